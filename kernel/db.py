@@ -1,0 +1,41 @@
+"""Database connections and pools; nothing here connects until asked."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from kernel.migrate import check_schema
+
+APPLICATION_NAME = "toir"
+
+
+def connect(url: str, *, autocommit: bool = True) -> psycopg.Connection:
+    """A plain synchronous connection (CLI commands, start-up checks)."""
+    return psycopg.connect(url, autocommit=autocommit, application_name=APPLICATION_NAME)
+
+
+def verify_schema(url: str) -> None:
+    """Raise SchemaVersionError unless the database is at this build's schema version."""
+    with connect(url) as conn:
+        check_schema(conn)
+
+
+ConfigureFn = Callable[[psycopg.AsyncConnection], Awaitable[None]]
+
+
+def create_pool(
+    url: str, *, max_size: int = 4, name: str = "toir", configure: ConfigureFn | None = None
+) -> AsyncConnectionPool:
+    """An async pool, created closed; open it in the owner's start-up."""
+    return AsyncConnectionPool(
+        url,
+        min_size=1,
+        max_size=max_size,
+        open=False,
+        name=name,
+        configure=configure,
+        kwargs={"application_name": f"{APPLICATION_NAME}-{name}"},
+    )

@@ -1,0 +1,94 @@
+"""Typed process settings, read from `TOIR_*` environment variables."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEV = "dev"
+    PRODUCTION = "production"
+
+
+class SettingsError(Exception):
+    """A setting is invalid; the message names the variable and the reason."""
+
+
+def _check_scheme(url: str, schemes: tuple[str, ...]) -> str:
+    scheme = urlsplit(url).scheme
+    if scheme not in schemes:
+        raise ValueError(f"scheme must be one of {', '.join(schemes)}, got {scheme or 'none'!r}")
+    if not urlsplit(url).hostname and scheme not in ("postgresql", "postgres"):
+        raise ValueError("a host is required")
+    return url
+
+
+class Settings(BaseSettings):
+    """Everything a toir process can be told from outside."""
+
+    model_config = SettingsConfigDict(env_prefix="TOIR_", extra="ignore")
+
+    env: Environment = Environment.DEV
+    data_dir: Path = Path(".toir")
+    log_level: str = "INFO"
+
+    database_url: str | None = None
+    mqtt_url: str | None = None
+    kafka_url: str | None = None
+
+    mqtt_client_id: str = "toir-ingest"
+    # Empty: a plain subscription; set (e.g. "ingest") to split load across instances.
+    mqtt_share_group: str = ""
+    kafka_partitions: int = Field(default=4, ge=1, le=1024)
+    kafka_rebalance_timeout_s: float = Field(default=3.0, gt=0)
+    # Also bounds how fast a dead worker's partitions move; Tansu's first join waits ~half.
+    kafka_session_timeout_s: float = Field(default=6.0, ge=2)
+
+    ingest_max_payload_bytes: int = Field(default=65_536, ge=256)
+    ingest_batch_size: int = Field(default=1000, ge=1)
+    ingest_batch_wait_s: float = Field(default=0.05, ge=0)
+    ingest_max_future_s: float = Field(default=86_400, ge=0)
+
+    stream_batch_size: int = Field(default=2000, ge=1)
+    stream_batch_wait_s: float = Field(default=0.25, gt=0)
+    stream_group_id: str = "toir-stream"
+    partitions_ahead_days: int = Field(default=7, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        return None if value is None else _check_scheme(value, ("postgresql", "postgres"))
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_url(cls, value: str | None) -> str | None:
+        return None if value is None else _check_scheme(value, ("mqtt", "mqtts"))
+
+    @field_validator("kafka_url")
+    @classmethod
+    def _kafka_url(cls, value: str | None) -> str | None:
+        return None if value is None else _check_scheme(value, ("kafka", "kafkas"))
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return level
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; a bad value raises SettingsError naming it."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"TOIR_{field.upper()}: {message}") from exc

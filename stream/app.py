@@ -1,0 +1,99 @@
+"""The faust application factory: the stream process's composition root."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import faust
+
+from kernel import topics
+from kernel.db import create_pool
+from kernel.dlq import DeadLetter
+from kernel.settings import Settings
+from kernel.urls import kafka_bootstrap
+from stream.handlers import PersistHandler
+from stream.persist import TelemetryWriter
+from stream.repository import prepare_connection
+
+log = logging.getLogger(__name__)
+
+COMMIT_INTERVAL_S = 1.0
+STATS_INTERVAL_S = 10.0
+
+
+def create_app(settings: Settings) -> faust.App:
+    """Build the faust app with every agent wired to its dependencies."""
+    assert settings.kafka_url and settings.database_url
+    app = faust.App(
+        settings.stream_group_id,
+        broker=f"kafka://{kafka_bootstrap(settings.kafka_url)}",
+        value_serializer="raw",
+        key_serializer="raw",
+        web_enabled=False,
+        autodiscover=False,
+        datadir=str(settings.data_dir / "faust"),
+        store="memory://",
+        topic_partitions=settings.kafka_partitions,
+        topic_allow_declare=False,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=COMMIT_INTERVAL_S,
+        # Tansu (and small dev clusters) otherwise hold the first group join ~30 s.
+        broker_rebalance_timeout=settings.kafka_rebalance_timeout_s,
+        broker_session_timeout=settings.kafka_session_timeout_s,
+        broker_heartbeat_interval=settings.kafka_session_timeout_s / 6,
+    )
+    pool = create_pool(
+        settings.database_url, max_size=4, name="stream", configure=prepare_connection
+    )
+    handler = PersistHandler(TelemetryWriter(pool), _dead_letter_sender(app))
+    _register_persist_agents(app, settings, handler)
+
+    _register_stats(app, handler)
+    return app
+
+
+def _register_persist_agents(app: faust.App, settings: Settings, handler: PersistHandler) -> None:
+    readings = app.topic(topics.READINGS, value_type=bytes)
+    positions = app.topic(topics.POSITIONS, value_type=bytes)
+    size, within = settings.stream_batch_size, settings.stream_batch_wait_s
+
+    # Each batch is acknowledged (so its offsets become committable) only when the
+    # handler returns, and the handler returns only once the batch is in the database.
+    @app.agent(readings, name="persist_readings")
+    async def persist_readings(stream: Any) -> None:
+        async for values in stream.take(size, within=within):
+            await handler.handle_readings(values)
+
+    @app.agent(positions, name="persist_positions")
+    async def persist_positions(stream: Any) -> None:
+        async for values in stream.take(size, within=within):
+            await handler.handle_positions(values)
+
+
+def _register_stats(app: faust.App, handler: PersistHandler) -> None:
+    async def log_stats() -> None:
+        c = handler.counters
+        log.info(
+            "stream: %d consumed, %d stored, %d duplicates, rejected %s",
+            c.consumed,
+            c.stored,
+            c.duplicates,
+            dict(c.rejected),
+        )
+
+    app.timer(interval=STATS_INTERVAL_S)(log_stats)
+
+
+def _dead_letter_sender(app: faust.App) -> Any:
+    dlq = app.topic(topics.DLQ, value_type=bytes)
+
+    async def send(letters: Sequence[DeadLetter]) -> None:
+        futures = [
+            await dlq.send(value=letter.payload, headers=letter.headers()) for letter in letters
+        ]
+        for future in futures:
+            await future
+
+    return send

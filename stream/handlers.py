@@ -1,0 +1,86 @@
+"""Batch handlers for the telemetry topics, free of faust so tests can drive them directly."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from devices.records import Position, Reading, decode_position, decode_reading, encode
+from kernel import topics
+from kernel.clock import now_us
+from kernel.dlq import DeadLetter, RejectReason
+from stream.persist import RowT, TelemetryWriter, WriteResult
+
+log = logging.getLogger(__name__)
+
+SendDeadLetters = Callable[[Sequence[DeadLetter]], Awaitable[None]]
+
+
+@dataclass
+class StreamCounters:
+    consumed: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+
+
+class PersistHandler:
+    """Decodes a batch of Kafka values, stores it, and dead-letters what cannot be stored."""
+
+    def __init__(self, writer: TelemetryWriter, send_dead_letters: SendDeadLetters) -> None:
+        self._writer = writer
+        self._send_dead_letters = send_dead_letters
+        self.counters = StreamCounters()
+
+    async def handle_readings(self, values: Sequence[bytes]) -> None:
+        rows, letters = _decode_all(values, decode_reading, topics.READINGS)
+        result = await self._writer.write_readings(rows)
+        await self._finish(len(values), rows, result, letters, topics.READINGS)
+
+    async def handle_positions(self, values: Sequence[bytes]) -> None:
+        rows, letters = _decode_all(values, decode_position, topics.POSITIONS)
+        result = await self._writer.write_positions(rows)
+        await self._finish(len(values), rows, result, letters, topics.POSITIONS)
+
+    async def _finish(
+        self,
+        consumed: int,
+        rows: Sequence[Reading] | Sequence[Position],
+        result: WriteResult[Reading] | WriteResult[Position],
+        letters: list[DeadLetter],
+        topic: str,
+    ) -> None:
+        letters += [_db_rejected(r.row, r.detail, topic) for r in result.rejected]
+        if letters:
+            await self._send_dead_letters(letters)
+        self.counters.consumed += consumed
+        self.counters.stored += result.stored
+        self.counters.duplicates += len(rows) - len(result.rejected) - result.stored
+        self.counters.rejected.update(letter.reason.value for letter in letters)
+
+
+def _decode_all(
+    values: Sequence[bytes], decode: Callable[[bytes], RowT], topic: str
+) -> tuple[list[RowT], list[DeadLetter]]:
+    rows: list[RowT] = []
+    letters: list[DeadLetter] = []
+    for value in values:
+        try:
+            rows.append(decode(value))
+        except Exception as exc:  # any malformed value is dead-lettered, never fatal
+            letters.append(
+                DeadLetter(
+                    value,
+                    topic,
+                    RejectReason.UNDECODABLE_RECORD,
+                    f"{type(exc).__name__}: {exc}",
+                    now_us(),
+                )
+            )
+    return rows, letters
+
+
+def _db_rejected(row: Reading | Position, detail: str, topic: str) -> DeadLetter:
+    return DeadLetter(encode(row), topic, RejectReason.DB_REJECTED, detail, now_us())

@@ -1,0 +1,101 @@
+"""Writing batches of raw telemetry: idempotent, isolating rows the database refuses,
+and waiting out database outages rather than dropping or skipping anything."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Generic, TypeVar
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from devices.records import Position, Reading
+from stream import repository
+
+log = logging.getLogger(__name__)
+
+RETRY_FIRST_DELAY_S = 0.5
+RETRY_MAX_DELAY_S = 15.0
+# Errors that condemn a row, not the database: bad data or a violated constraint.
+ROW_ERRORS = (psycopg.errors.DataError, psycopg.errors.IntegrityError)
+
+RowT = TypeVar("RowT", Reading, Position)
+InsertFn = Callable[[psycopg.AsyncConnection, Sequence[RowT]], Awaitable[int]]
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRow(Generic[RowT]):
+    row: RowT
+    detail: str
+
+
+@dataclass
+class WriteResult(Generic[RowT]):
+    stored: int = 0
+    rejected: list[RejectedRow[RowT]] = field(default_factory=list)
+
+
+class TelemetryWriter:
+    """Writes readings and positions; one instance per process, sharing a pool."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self._pool = pool
+        self._known_days: set[date] = set()
+
+    async def write_readings(self, rows: Sequence[Reading]) -> WriteResult[Reading]:
+        return await self._write_until_done(rows, repository.insert_readings)
+
+    async def write_positions(self, rows: Sequence[Position]) -> WriteResult[Position]:
+        return await self._write_until_done(rows, repository.insert_positions)
+
+    async def _write_until_done(
+        self, rows: Sequence[RowT], insert: InsertFn[RowT]
+    ) -> WriteResult[RowT]:
+        delay_s = RETRY_FIRST_DELAY_S
+        while True:
+            try:
+                return await self._write(rows, insert)
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                log.warning("database unavailable (%s); retrying in %.1f s", exc, delay_s)
+                await asyncio.sleep(delay_s)
+                delay_s = min(delay_s * 2, RETRY_MAX_DELAY_S)
+
+    async def _write(self, rows: Sequence[RowT], insert: InsertFn[RowT]) -> WriteResult[RowT]:
+        result: WriteResult[RowT] = WriteResult()
+        if not rows:
+            return result
+        await self._pool.open(wait=True)  # a no-op once open; the first batch opens it
+        async with self._pool.connection() as conn:
+            await self._ensure_partitions(conn, rows)
+            await _insert_isolating(conn, rows, insert, result)
+        return result
+
+    async def _ensure_partitions(self, conn: psycopg.AsyncConnection, rows: Sequence[RowT]) -> None:
+        days = {repository.day_of(row.ts_us) for row in rows} - self._known_days
+        if days:
+            await repository.ensure_partitions(conn, days)
+            await conn.commit()
+            self._known_days |= days
+
+
+async def _insert_isolating(
+    conn: psycopg.AsyncConnection,
+    rows: Sequence[RowT],
+    insert: InsertFn[RowT],
+    result: WriteResult[RowT],
+) -> None:
+    """Insert all rows; if the database refuses the batch, bisect to find the bad rows."""
+    try:
+        async with conn.transaction():
+            result.stored += await insert(conn, rows)
+    except ROW_ERRORS as exc:
+        if len(rows) == 1:
+            result.rejected.append(RejectedRow(rows[0], f"{exc.sqlstate}: {exc}"))
+            return
+        middle = len(rows) // 2
+        await _insert_isolating(conn, rows[:middle], insert, result)
+        await _insert_isolating(conn, rows[middle:], insert, result)

@@ -1,0 +1,121 @@
+"""SQL for the raw telemetry writes: binary COPY into a staging table, then an
+idempotent INSERT … ON CONFLICT DO NOTHING, so a redelivered batch stores nothing twice."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+import orjson
+import psycopg
+from psycopg.types.json import set_json_dumps
+
+from devices.records import Position, Reading
+
+US_PER_DAY = 86_400_000_000
+EPOCH = date(1970, 1, 1)
+
+# Temporary tables live per connection; ON COMMIT DELETE ROWS empties them after
+# every batch, and timestamps travel as epoch microseconds to skip datetime objects.
+CREATE_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS stage_readings (
+    device_id text, ts_us bigint, hours_run float8, running boolean, metrics jsonb
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_positions (
+    device_id text, ts_us bigint, lat float8, lon float8, speed_kmh float8, heading float8,
+    ignition boolean, odometer_km float8, accuracy_m float8, altitude_m float8,
+    battery_pct float8, hours_run float8
+) ON COMMIT DELETE ROWS;
+"""
+
+TS_FROM_US = "timestamptz 'epoch' + ts_us * interval '1 microsecond'"
+
+COPY_READINGS = (
+    "COPY stage_readings (device_id, ts_us, hours_run, running, metrics) FROM STDIN (FORMAT BINARY)"
+)
+READING_TYPES = ["text", "int8", "float8", "bool", "jsonb"]
+INSERT_READINGS = f"""
+INSERT INTO telemetry.readings (device_id, ts, hours_run, running, metrics)
+SELECT device_id, {TS_FROM_US}, hours_run, running, metrics FROM stage_readings
+ON CONFLICT DO NOTHING
+"""
+
+POSITION_COLUMNS = (
+    "device_id, ts_us, lat, lon, speed_kmh, heading, ignition, odometer_km, accuracy_m, "
+    "altitude_m, battery_pct, hours_run"
+)
+COPY_POSITIONS = f"COPY stage_positions ({POSITION_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+POSITION_TYPES = [
+    "text",
+    "int8",
+    "float8",
+    "float8",
+    "float8",
+    "float8",
+    "bool",
+    "float8",
+    "float8",
+    "float8",
+    "float8",
+    "float8",
+]
+INSERT_POSITIONS = f"""
+INSERT INTO telemetry.positions (device_id, ts, lat, lon, speed_kmh, heading, ignition,
+    odometer_km, accuracy_m, altitude_m, battery_pct, hours_run)
+SELECT device_id, {TS_FROM_US}, lat, lon, speed_kmh, heading, ignition, odometer_km,
+    accuracy_m, altitude_m, battery_pct, hours_run FROM stage_positions
+ON CONFLICT DO NOTHING
+"""
+
+
+async def prepare_connection(conn: psycopg.AsyncConnection) -> None:
+    """Pool `configure` hook: fast JSON and the staging tables for this connection."""
+    set_json_dumps(orjson.dumps, context=conn)
+    await conn.execute(CREATE_STAGING)
+    await conn.commit()
+
+
+def day_of(ts_us: int) -> date:
+    return EPOCH + timedelta(days=ts_us // US_PER_DAY)
+
+
+async def ensure_partitions(conn: psycopg.AsyncConnection, days: set[date]) -> None:
+    for day in sorted(days):
+        await conn.execute("SELECT telemetry.ensure_partitions(%s, %s)", (day, day))
+
+
+async def insert_readings(conn: psycopg.AsyncConnection, rows: Sequence[Reading]) -> int:
+    """Stage and insert; returns how many rows were new. Call inside a transaction."""
+    async with conn.cursor() as cur:
+        async with cur.copy(COPY_READINGS) as copy:
+            copy.set_types(READING_TYPES)
+            for r in rows:
+                await copy.write_row((r.device_id, r.ts_us, r.hours_run, r.running, r.metrics))
+        await cur.execute(INSERT_READINGS)
+        return cur.rowcount
+
+
+async def insert_positions(conn: psycopg.AsyncConnection, rows: Sequence[Position]) -> int:
+    """Stage and insert; returns how many rows were new. Call inside a transaction."""
+    async with conn.cursor() as cur:
+        async with cur.copy(COPY_POSITIONS) as copy:
+            copy.set_types(POSITION_TYPES)
+            for p in rows:
+                await copy.write_row(
+                    (
+                        p.device_id,
+                        p.ts_us,
+                        p.lat,
+                        p.lon,
+                        p.speed_kmh,
+                        p.heading,
+                        p.ignition,
+                        p.odometer_km,
+                        p.accuracy_m,
+                        p.altitude_m,
+                        p.battery_pct,
+                        p.hours_run,
+                    )
+                )
+        await cur.execute(INSERT_POSITIONS)
+        return cur.rowcount

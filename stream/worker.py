@@ -1,0 +1,24 @@
+"""Running the faust worker for the `toir stream` process."""
+
+from __future__ import annotations
+
+import asyncio
+
+import faust
+
+from kernel.kafka import ensure_topics
+from kernel.settings import Settings
+from kernel.urls import kafka_bootstrap
+from stream.app import create_app
+
+
+def run_worker(settings: Settings) -> None:
+    """Create the topics if needed, then run the worker until SIGINT/SIGTERM."""
+    assert settings.kafka_url
+    asyncio.run(
+        ensure_topics(kafka_bootstrap(settings.kafka_url), partitions=settings.kafka_partitions)
+    )
+    (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
+    app = create_app(settings)
+    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
+    worker.execute_from_commandline()

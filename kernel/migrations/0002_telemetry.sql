@@ -1,4 +1,5 @@
--- Raw telemetry. With TimescaleDB (preloaded and installable) the tables are
+-- Raw telemetry. The CHECKs repeat the edge validation on purpose: a record put on
+-- Kafka by anything but our ingest still cannot store nonsense. With TimescaleDB (preloaded and installable) the tables are
 -- hypertables; without it they are natively range-partitioned by day, with the
 -- same names, columns and keys, so every query works on both.
 CREATE SCHEMA IF NOT EXISTS telemetry;
@@ -22,7 +23,7 @@ BEGIN
         CREATE TABLE telemetry.readings (
             device_id  text NOT NULL,
             ts         timestamptz NOT NULL,
-            hours_run  double precision,
+            hours_run  double precision CHECK (hours_run >= 0),
             running    boolean,
             metrics    jsonb NOT NULL DEFAULT '{}',
             stored_at  timestamptz NOT NULL DEFAULT now(),
@@ -33,8 +34,8 @@ BEGIN
         CREATE TABLE telemetry.positions (
             device_id    text NOT NULL,
             ts           timestamptz NOT NULL,
-            lat          double precision NOT NULL,
-            lon          double precision NOT NULL,
+            lat          double precision NOT NULL CHECK (lat BETWEEN -90 AND 90),
+            lon          double precision NOT NULL CHECK (lon BETWEEN -180 AND 180),
             speed_kmh    double precision,
             heading      double precision,
             ignition     boolean,

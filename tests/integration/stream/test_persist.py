@@ -1,0 +1,107 @@
+import asyncio
+
+import psycopg
+import pytest
+
+from devices.records import Position, Reading
+from kernel.db import create_pool
+from stream.persist import TelemetryWriter, WriteResult
+from stream.repository import prepare_connection
+
+TS_US = 1_764_000_000_000_000  # 2025-11-24
+
+
+async def _write_readings(database_url: str, *batches: list[Reading]) -> list[WriteResult[Reading]]:
+    pool = create_pool(database_url, max_size=2, name="test", configure=prepare_connection)
+    writer = TelemetryWriter(pool)
+    try:
+        return [await writer.write_readings(batch) for batch in batches]
+    finally:
+        await pool.close()
+
+
+async def _write_positions(database_url: str, batch: list[Position]) -> WriteResult[Position]:
+    pool = create_pool(database_url, max_size=2, name="test", configure=prepare_connection)
+    try:
+        return await TelemetryWriter(pool).write_positions(batch)
+    finally:
+        await pool.close()
+
+
+def _readings(count: int, *, device: str = "eq-1", start_us: int = TS_US) -> list[Reading]:
+    return [
+        Reading(device, start_us + i * 1_000_000, 100.0 + i, True, {"temperature_c": 60.0 + i})
+        for i in range(count)
+    ]
+
+
+def _rows(database_url: str, sql: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_a_batch_is_stored_with_exact_values(database_url: str) -> None:
+    [result] = asyncio.run(_write_readings(database_url, _readings(3)))
+    assert (result.stored, result.rejected) == (3, [])
+    rows = _rows(
+        database_url,
+        "SELECT device_id, extract(epoch FROM ts)::bigint, hours_run, running, "
+        "metrics->>'temperature_c' FROM telemetry.readings ORDER BY ts",
+    )
+    assert rows[0] == ("eq-1", TS_US // 1_000_000, 100.0, True, "60.0")
+    assert len(rows) == 3
+
+
+def test_timestamps_keep_microseconds(database_url: str) -> None:
+    reading = Reading("eq-1", TS_US + 123_457, metrics={})
+    asyncio.run(_write_readings(database_url, [reading]))
+    rows = _rows(database_url, "SELECT extract(microseconds FROM ts)::int FROM telemetry.readings")
+    assert rows == [((TS_US % 60_000_000 + 123_457),)]
+
+
+def test_a_redelivered_batch_stores_nothing_twice(database_url: str) -> None:
+    batch = _readings(50)
+    first, again = asyncio.run(_write_readings(database_url, batch, batch))
+    assert (first.stored, again.stored) == (50, 0)
+    assert _rows(database_url, "SELECT count(*) FROM telemetry.readings") == [(50,)]
+
+
+def test_duplicates_inside_one_batch_are_stored_once(database_url: str) -> None:
+    batch = _readings(5)
+    [result] = asyncio.run(_write_readings(database_url, batch + batch[:2]))
+    assert result.stored == 5
+
+
+def test_rows_the_database_refuses_are_isolated_and_the_rest_stored(database_url: str) -> None:
+    batch = _readings(20)
+    bad = Reading("eq-1", TS_US + 500_000, -5.0, True, {})
+    [result] = asyncio.run(_write_readings(database_url, [*batch[:7], bad, *batch[7:]]))
+    assert result.stored == 20
+    assert [r.row for r in result.rejected] == [bad]
+    assert result.rejected[0].detail.startswith("23514")  # check_violation
+
+
+def test_old_and_future_days_get_partitions_on_demand(database_url: str) -> None:
+    old = Reading("eq-1", 978_307_200_000_000, metrics={})  # 2001-01-01
+    [result] = asyncio.run(_write_readings(database_url, [old]))
+    assert result.stored == 1
+    assert _rows(database_url, "SELECT count(*) FROM telemetry.readings_p20010101") == [(1,)]
+
+
+def test_positions_are_stored_with_every_field(database_url: str) -> None:
+    fix = Position("veh-1", TS_US, 55.75, 37.62, 42.5, 90.0, True, 1234.5, 4.0, 150.0, 80.0, 7.5)
+    result = asyncio.run(_write_positions(database_url, [fix, fix]))
+    assert result.stored == 1
+    rows = _rows(
+        database_url,
+        "SELECT lat, lon, speed_kmh, heading, ignition, odometer_km, accuracy_m, altitude_m, "
+        "battery_pct, hours_run FROM telemetry.positions",
+    )
+    assert rows == [(55.75, 37.62, 42.5, 90.0, True, 1234.5, 4.0, 150.0, 80.0, 7.5)]
+
+
+@pytest.mark.parametrize("lat", [91.0, -90.5])
+def test_a_position_out_of_range_is_refused_by_the_database(database_url: str, lat: float) -> None:
+    result = asyncio.run(_write_positions(database_url, [Position("veh-1", TS_US, lat, 37.0)]))
+    assert result.stored == 0
+    assert len(result.rejected) == 1

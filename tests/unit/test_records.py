@@ -1,0 +1,54 @@
+import orjson
+import pytest
+
+from devices.records import (
+    Position,
+    Reading,
+    RecordError,
+    decode_position,
+    decode_reading,
+    encode,
+)
+
+TS_US = 1_764_000_000_000_000
+
+
+def test_a_reading_survives_the_kafka_round_trip() -> None:
+    reading = Reading("eq-1", TS_US, 12.5, True, {"temperature_c": 61.5})
+    assert decode_reading(encode(reading)) == reading
+
+
+def test_a_position_survives_the_kafka_round_trip() -> None:
+    position = Position("veh-1", TS_US, 55.7, 37.6, speed_kmh=42.0, ignition=True)
+    assert decode_position(encode(position)) == position
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"device_id": 7, "ts_us": TS_US},
+        {"device_id": "eq-1", "ts_us": "yesterday"},
+        {"device_id": "eq-1", "ts_us": True},
+        {"device_id": "eq-1", "ts_us": -1},
+        {"device_id": "eq-1", "ts_us": 10**18},
+        {"device_id": "eq-1", "ts_us": TS_US, "metrics": {"t": "hot"}},
+        {"device_id": "eq-1", "ts_us": TS_US, "running": "yes"},
+        {"device_id": "eq-1", "ts_us": TS_US, "hours_run": [1]},
+    ],
+)
+def test_a_malformed_reading_value_is_refused(fields: dict[str, object]) -> None:
+    # RecordError, or orjson's own ValueError for integers past 64 bits.
+    with pytest.raises(ValueError):
+        decode_reading(orjson.dumps(fields))
+
+
+def test_unknown_fields_and_non_objects_are_refused() -> None:
+    with pytest.raises(TypeError):
+        decode_reading(orjson.dumps({"device_id": "eq-1", "ts_us": TS_US, "colour": "red"}))
+    with pytest.raises(RecordError):
+        decode_position(b"[1, 2]")
+
+
+def test_a_position_needs_numeric_coordinates() -> None:
+    with pytest.raises(RecordError):
+        decode_position(orjson.dumps({"device_id": "v", "ts_us": TS_US, "lat": "55", "lon": 37}))

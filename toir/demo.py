@@ -1,0 +1,147 @@
+"""`toir demo`: the whole platform on the embedded stack for a fixed time, then a summary."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from devices.simulator.fleet import Fleet, FleetConfig
+from devices.simulator.run import SimulationReport, run_simulation
+from kernel.clock import utcnow
+from kernel.db import connect
+from kernel.migrate import migrate
+from kernel.settings import Settings
+from kernel.urls import parse_mqtt_url
+from toir.accounting import consumer_lag, dead_letters, ingested, stored_rows
+from toir.devstack import EmbeddedStack
+from toir.fleet_registry import register_fleet
+from toir.processes import Progress, ServiceUrls, running_platform
+
+DRAIN_TIMEOUT_S = 60.0
+PROGRESS_INTERVAL_S = 1.0
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    duration_s: float = 60.0
+    equipment: int = 20
+    vehicles: int = 10
+    seed: int = 1
+    rate_msgs_s: float | None = 100.0
+    invalid_every: int = 200
+
+
+@dataclass
+class DemoSummary:
+    duration_s: float
+    published: int
+    ingested: int
+    stored: int
+    rejected: int
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    lag: int = 0
+    accounted: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def run_demo(settings: Settings, options: DemoOptions, progress: Progress) -> DemoSummary:
+    """Start everything, simulate for the duration, drain, and account for every message."""
+    with EmbeddedStack(settings, log=progress) as stack:
+        urls = ServiceUrls(stack.database_url, stack.mqtt_url, stack.kafka_url)
+        fleet = Fleet(FleetConfig(options.equipment, options.vehicles, options.seed))
+        _prepare_database(urls.database_url, fleet)
+        with running_platform(settings, urls, progress):
+            return _simulate_and_account(urls, fleet, options, progress, settings)
+
+
+def _prepare_database(database_url: str, fleet: Fleet) -> None:
+    with connect(database_url) as conn:
+        migrate(conn)
+    register_fleet(database_url, fleet)
+
+
+def _simulate_and_account(
+    urls: ServiceUrls, fleet: Fleet, options: DemoOptions, progress: Progress, settings: Settings
+) -> DemoSummary:
+    started = utcnow()
+    started_ms = int(started.timestamp() * 1000)
+    report = _simulate(
+        urls, fleet, options, progress, lambda: stored_rows(urls.database_url, since=started)
+    )
+    published = report.published + report.invalid_total
+    progress(f"simulation done: {published} messages published; draining the pipeline...")
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    while True:
+        stored = stored_rows(urls.database_url, since=started)
+        rejected = asyncio.run(dead_letters(urls.kafka_url, since_ms=started_ms))
+        if stored + rejected.total() >= published or time.monotonic() > deadline:
+            break
+        time.sleep(PROGRESS_INTERVAL_S)
+    records, ends = asyncio.run(ingested(urls.kafka_url, since_ms=started_ms))
+    return DemoSummary(
+        duration_s=options.duration_s,
+        published=published,
+        ingested=records,
+        stored=stored,
+        rejected=rejected.total(),
+        rejected_by_reason=dict(sorted(rejected.items())),
+        lag=asyncio.run(consumer_lag(urls.kafka_url, settings.stream_group_id, ends)),
+        accounted=stored == published - rejected.total(),
+    )
+
+
+def _simulate(
+    urls: ServiceUrls,
+    fleet: Fleet,
+    options: DemoOptions,
+    progress: Progress,
+    count_stored: Callable[[], int],
+) -> SimulationReport:
+    reports: list[SimulationReport] = []
+    stop = threading.Event()
+    latest: list[SimulationReport] = []
+
+    def simulate() -> None:
+        reports.append(
+            run_simulation(
+                parse_mqtt_url(urls.mqtt_url),
+                fleet,
+                duration_s=options.duration_s,
+                rate_msgs_s=options.rate_msgs_s,
+                invalid_every=options.invalid_every,
+                stop=stop,
+                on_progress=lambda r: latest.__setitem__(slice(None), [r]),
+            )
+        )
+
+    thread = threading.Thread(target=simulate, name="simulator", daemon=True)
+    thread.start()
+    try:
+        _show_progress(thread, latest, count_stored, progress)
+    finally:
+        stop.set()
+        thread.join()
+    if not reports:
+        raise RuntimeError("the simulator stopped without a report (see the log above)")
+    return reports[0]
+
+
+def _show_progress(
+    thread: threading.Thread,
+    latest: list[SimulationReport],
+    count_stored: Callable[[], int],
+    progress: Progress,
+) -> None:
+    started = time.monotonic()
+    while thread.is_alive():
+        thread.join(PROGRESS_INTERVAL_S)
+        published = latest[0].published + latest[0].invalid_total if latest else 0
+        progress(
+            f"\r[{time.monotonic() - started:5.0f} s] published {published:>7} "
+            f"stored {count_stored():>7}"
+        )

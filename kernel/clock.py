@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 def utcnow() -> datetime:
@@ -15,10 +15,13 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def from_epoch_us(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1_000_000, UTC)
+    return EPOCH + timedelta(microseconds=value)
 
 
 def to_epoch_us(value: datetime) -> int:
-    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
+    delta = value - EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

@@ -39,7 +39,13 @@ def _settings() -> Settings:
     with _readable_errors():
         settings = load_settings()
     configure_logging(settings.log_level)
+    # SIGTERM unwinds like Ctrl-C, so every `with` block stops what it started.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     return settings
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _require(settings: Settings, *names: str) -> None:

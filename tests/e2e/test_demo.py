@@ -16,7 +16,11 @@ def test_the_demo_accounts_for_every_message(tmp_path: Path) -> None:
     env["TOIR_DATA_DIR"] = str(tmp_path / "data")
     done = subprocess.run(
         [sys.executable, "-m", "toir", "demo", "--duration", "8", "--rate", "150", "--json"],
-        env=env, capture_output=True, text=True, timeout=DEMO_TIMEOUT_S, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=DEMO_TIMEOUT_S,
+        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads(done.stdout.strip().splitlines()[-1])

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     ingest_batch_wait_s: float = Field(default=0.05, ge=0)
     ingest_max_future_s: float = Field(default=86_400, ge=0)
 
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    api_pool_size: int = Field(default=10, ge=1)
+
     stream_batch_size: int = Field(default=2000, ge=1)
     stream_batch_wait_s: float = Field(default=0.25, gt=0)
     stream_group_id: str = "toir-stream"

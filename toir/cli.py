@@ -134,7 +134,7 @@ def stream() -> None:
 
 def main() -> None:
     """Entry point of the `toir` console script."""
-    from toir import commands  # noqa: F401  # registers simulate, demo, bench
+    from toir import api_commands, commands  # noqa: F401  # register their commands
 
     app(prog_name="toir")
 

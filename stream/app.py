@@ -14,7 +14,7 @@ from kernel.dlq import DeadLetter
 from kernel.settings import Settings
 from kernel.urls import kafka_bootstrap
 from stream.handlers import PersistHandler
-from stream.persist import TelemetryWriter
+from stream.persist import BatchExtension, TelemetryWriter
 from stream.repository import prepare_connection
 
 log = logging.getLogger(__name__)
@@ -47,11 +47,17 @@ def create_app(settings: Settings) -> faust.App:
     pool = create_pool(
         settings.database_url, max_size=4, name="stream", configure=prepare_connection
     )
-    handler = PersistHandler(TelemetryWriter(pool), _dead_letter_sender(app))
+    writer = TelemetryWriter(pool, batch_extensions(settings))
+    handler = PersistHandler(writer, _dead_letter_sender(app))
     _register_persist_agents(app, settings, handler)
 
     _register_stats(app, handler)
     return app
+
+
+def batch_extensions(settings: Settings) -> list[BatchExtension]:
+    """What runs inside every telemetry batch's transaction, in order."""
+    return []
 
 
 def _register_persist_agents(app: faust.App, settings: Settings, handler: PersistHandler) -> None:

@@ -11,7 +11,8 @@ from devices.records import Position, Reading, decode_position, decode_reading, 
 from kernel import topics
 from kernel.clock import now_us
 from kernel.dlq import DeadLetter, RejectReason
-from stream.persist import RowT, TelemetryWriter, WriteResult
+from stream.persist import TelemetryWriter, WriteResult
+from stream.repository import RowT
 
 log = logging.getLogger(__name__)
 

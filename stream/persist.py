@@ -8,13 +8,14 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Generic, TypeVar
+from typing import Generic, Protocol
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from devices.records import Position, Reading
 from stream import repository
+from stream.repository import RowT
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +24,21 @@ RETRY_MAX_DELAY_S = 15.0
 # Errors that condemn a row, not the database: bad data or a violated constraint.
 ROW_ERRORS = (psycopg.errors.DataError, psycopg.errors.IntegrityError)
 
-RowT = TypeVar("RowT", Reading, Position)
-InsertFn = Callable[[psycopg.AsyncConnection, Sequence[RowT]], Awaitable[int]]
+InsertFn = Callable[[psycopg.AsyncConnection, Sequence[RowT]], Awaitable[list[RowT]]]
+
+
+class BatchExtension(Protocol):
+    """Work done in the same transaction as a batch's insert, on the rows that were new.
+
+    Latest state, meters and rollups hook in here, so they move exactly with the raw
+    data: a redelivered batch inserts nothing new and so changes nothing twice.
+    """
+
+    async def on_readings(self, conn: psycopg.AsyncConnection, new: Sequence[Reading]) -> None:
+        """Called with the readings the batch inserted."""
+
+    async def on_positions(self, conn: psycopg.AsyncConnection, new: Sequence[Position]) -> None:
+        """Called with the positions the batch inserted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,15 +56,34 @@ class WriteResult(Generic[RowT]):
 class TelemetryWriter:
     """Writes readings and positions; one instance per process, sharing a pool."""
 
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool, extensions: Sequence[BatchExtension] = ()
+    ) -> None:
         self._pool = pool
         self._known_days: set[date] = set()
+        self._extensions = tuple(extensions)
 
     async def write_readings(self, rows: Sequence[Reading]) -> WriteResult[Reading]:
-        return await self._write_until_done(rows, repository.insert_readings)
+        return await self._write_until_done(rows, self._insert_readings)
 
     async def write_positions(self, rows: Sequence[Position]) -> WriteResult[Position]:
-        return await self._write_until_done(rows, repository.insert_positions)
+        return await self._write_until_done(rows, self._insert_positions)
+
+    async def _insert_readings(
+        self, conn: psycopg.AsyncConnection, rows: Sequence[Reading]
+    ) -> list[Reading]:
+        new = await repository.insert_readings(conn, rows)
+        for extension in self._extensions:
+            await extension.on_readings(conn, new)
+        return new
+
+    async def _insert_positions(
+        self, conn: psycopg.AsyncConnection, rows: Sequence[Position]
+    ) -> list[Position]:
+        new = await repository.insert_positions(conn, rows)
+        for extension in self._extensions:
+            await extension.on_positions(conn, new)
+        return new
 
     async def _write_until_done(
         self, rows: Sequence[RowT], insert: InsertFn[RowT]
@@ -91,7 +124,7 @@ async def _insert_isolating(
     """Insert all rows; if the database refuses the batch, bisect to find the bad rows."""
     try:
         async with conn.transaction():
-            result.stored += await insert(conn, rows)
+            result.stored += len(await insert(conn, rows))
     except ROW_ERRORS as exc:
         if len(rows) == 1:
             result.rejected.append(RejectedRow(rows[0], f"{exc.sqlstate}: {exc}"))

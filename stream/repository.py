@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import Any, TypeVar
 
 import orjson
 import psycopg
 from psycopg.types.json import set_json_dumps
 
 from devices.records import Position, Reading
+from kernel.clock import to_epoch_us
 
 US_PER_DAY = 86_400_000_000
+RowT = TypeVar("RowT", Reading, Position)
 EPOCH = date(1970, 1, 1)
 
 # Temporary tables live per connection; ON COMMIT DELETE ROWS empties them after
@@ -38,6 +41,7 @@ INSERT_READINGS = f"""
 INSERT INTO telemetry.readings (device_id, ts, hours_run, running, metrics)
 SELECT device_id, {TS_FROM_US}, hours_run, running, metrics FROM stage_readings
 ON CONFLICT DO NOTHING
+RETURNING device_id, ts
 """
 
 POSITION_COLUMNS = (
@@ -65,6 +69,7 @@ INSERT INTO telemetry.positions (device_id, ts, lat, lon, speed_kmh, heading, ig
 SELECT device_id, {TS_FROM_US}, lat, lon, speed_kmh, heading, ignition, odometer_km,
     accuracy_m, altitude_m, battery_pct, hours_run FROM stage_positions
 ON CONFLICT DO NOTHING
+RETURNING device_id, ts
 """
 
 
@@ -84,19 +89,21 @@ async def ensure_partitions(conn: psycopg.AsyncConnection, days: set[date]) -> N
         await conn.execute("SELECT telemetry.ensure_partitions(%s, %s)", (day, day))
 
 
-async def insert_readings(conn: psycopg.AsyncConnection, rows: Sequence[Reading]) -> int:
-    """Stage and insert; returns how many rows were new. Call inside a transaction."""
+async def insert_readings(conn: psycopg.AsyncConnection, rows: Sequence[Reading]) -> list[Reading]:
+    """Stage and insert; returns the rows that were new. Call inside a transaction."""
     async with conn.cursor() as cur:
         async with cur.copy(COPY_READINGS) as copy:
             copy.set_types(READING_TYPES)
             for r in rows:
                 await copy.write_row((r.device_id, r.ts_us, r.hours_run, r.running, r.metrics))
         await cur.execute(INSERT_READINGS)
-        return cur.rowcount
+        return _new_rows(rows, await cur.fetchall())
 
 
-async def insert_positions(conn: psycopg.AsyncConnection, rows: Sequence[Position]) -> int:
-    """Stage and insert; returns how many rows were new. Call inside a transaction."""
+async def insert_positions(
+    conn: psycopg.AsyncConnection, rows: Sequence[Position]
+) -> list[Position]:
+    """Stage and insert; returns the rows that were new. Call inside a transaction."""
     async with conn.cursor() as cur:
         async with cur.copy(COPY_POSITIONS) as copy:
             copy.set_types(POSITION_TYPES)
@@ -118,4 +125,18 @@ async def insert_positions(conn: psycopg.AsyncConnection, rows: Sequence[Positio
                     )
                 )
         await cur.execute(INSERT_POSITIONS)
-        return cur.rowcount
+        return _new_rows(rows, await cur.fetchall())
+
+
+def _new_rows(rows: Sequence[RowT], inserted: list[tuple[Any, ...]]) -> list[RowT]:
+    """The staged rows the INSERT actually added (not those already stored)."""
+    if len(inserted) == len(rows):
+        return list(rows)
+    added = {(device_id, to_epoch_us(ts)) for device_id, ts in inserted}
+    new: list[RowT] = []
+    for row in rows:
+        key = (row.device_id, row.ts_us)
+        if key in added:
+            added.discard(key)  # a duplicate inside the batch counts once
+            new.append(row)
+    return new

@@ -57,6 +57,13 @@ def current_version(conn: psycopg.Connection) -> int:
     return int(row[0]) if row else 0
 
 
+def applied_versions(conn: psycopg.Connection) -> set[int]:
+    exists = conn.execute("SELECT to_regclass('toir_meta.migrations') IS NOT NULL").fetchone()
+    if not exists or not exists[0]:
+        return set()
+    return {int(v) for (v,) in conn.execute("SELECT version FROM toir_meta.migrations")}
+
+
 def migrate(conn: psycopg.Connection) -> list[Migration]:
     """Apply every pending migration, each in its own transaction; return those applied."""
     conn.autocommit = True
@@ -69,7 +76,8 @@ def migrate(conn: psycopg.Connection) -> list[Migration]:
 
 
 def _apply_if_pending(conn: psycopg.Connection, migration: Migration) -> bool:
-    if migration.version <= current_version(conn):
+    # By set, not by maximum: a version merged late (a lower number) is still applied.
+    if migration.version in applied_versions(conn):
         return False
     with conn.transaction():
         conn.execute(migration.sql.encode())
@@ -85,10 +93,11 @@ def check_schema(conn: psycopg.Connection) -> None:
     have, want = current_version(conn), latest_version()
     if have == 0:
         raise SchemaVersionError("the database is not migrated: run `toir db migrate`")
-    if have < want:
+    missing = {m.version for m in available()} - applied_versions(conn)
+    if have < want or missing:
         raise SchemaVersionError(
-            f"the database schema is at version {have}, this toir needs {want}: "
-            "run `toir db migrate`"
+            f"the database schema is at version {have} (missing {sorted(missing)}), "
+            f"this toir needs {want}: run `toir db migrate`"
         )
     if have > want:
         raise SchemaVersionError(

@@ -11,6 +11,7 @@ from kernel.db import create_pool
 from kernel.settings import Settings
 from tickets.api.errors import install_error_handlers
 from tickets.users.views import router as users_router
+from tickets.views import router as tickets_router
 
 API_PREFIX = "/api/v1"
 
@@ -39,4 +40,5 @@ def create_app(settings: Settings) -> FastAPI:
 def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     router.include_router(users_router)
+    router.include_router(tickets_router)
     return router

@@ -27,6 +27,7 @@ class RejectReason(StrEnum):
     UNKNOWN_TOPIC = "unknown_topic"
     DB_REJECTED = "db_rejected"
     UNDECODABLE_RECORD = "undecodable_record"
+    EVENT_REJECTED = "event_rejected"
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     kafka_url: str | None = None
 
     mqtt_client_id: str = "toir-ingest"
+    notify_client_id: str = "toir-notify"
     # Empty: a plain subscription; set (e.g. "ingest") to split load across instances.
     mqtt_share_group: str = ""
     kafka_partitions: int = Field(default=4, ge=1, le=1024)

@@ -16,6 +16,9 @@ from kernel.urls import kafka_bootstrap
 from stream.handlers import PersistHandler
 from stream.persist import BatchExtension, TelemetryWriter
 from stream.repository import prepare_connection
+from stream.rollups.extension import RollupExtension
+from stream.rollups.timers import register_storage_maintenance
+from tickets import agent as tickets_agent
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +51,11 @@ def create_app(settings: Settings) -> faust.App:
         settings.database_url, max_size=4, name="stream", configure=prepare_connection
     )
     writer = TelemetryWriter(pool, batch_extensions(settings))
-    handler = PersistHandler(writer, _dead_letter_sender(app))
+    send_dead_letters = _dead_letter_sender(app)
+    handler = PersistHandler(writer, send_dead_letters)
     _register_persist_agents(app, settings, handler)
+    register_storage_maintenance(app, pool, settings)
+    tickets_agent.register(app, settings, pool, send_dead_letters)
 
     _register_stats(app, handler)
     return app
@@ -57,7 +63,7 @@ def create_app(settings: Settings) -> faust.App:
 
 def batch_extensions(settings: Settings) -> list[BatchExtension]:
     """What runs inside every telemetry batch's transaction, in order."""
-    return []
+    return [RollupExtension()]
 
 
 def _register_persist_agents(app: faust.App, settings: Settings, handler: PersistHandler) -> None:

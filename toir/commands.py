@@ -120,3 +120,20 @@ def bench_ingest(
     for key, value in json.loads(as_json(result)).items():
         typer.echo(f"  {key:<20} {value}")
     typer.echo(as_json(result))
+
+
+@bench_app.command("assign")
+def bench_assign(
+    engineers: Annotated[
+        int, typer.Option(min=1, help="Engineers for the one-ticket case.")
+    ] = 10_000,
+    repeats: Annotated[int, typer.Option(min=1, help="Repetitions per figure.")] = 20,
+) -> None:
+    """Time the assignment engine: one ticket vs many engineers, and a 1,000 x 1,000 batch."""
+    from toir.bench.assign import run_assign_bench
+
+    _settings()
+    figures = run_assign_bench(engineers=engineers, repeats=repeats)
+    for key, value in figures.items():
+        typer.echo(f"  {key:<40} {value}")
+    typer.echo(json.dumps(figures, sort_keys=True))

@@ -1,0 +1,111 @@
+"""The tickets side of the stream worker: events become tickets, and the outbox relay
+delivers notifications. Wired into the faust app by `register`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import faust
+import orjson
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from kernel import topics
+from kernel.clock import now_us, utcnow
+from kernel.dlq import DeadLetter, RejectReason
+from kernel.errors import DomainError
+from kernel.settings import Settings
+from kernel.urls import parse_mqtt_url
+from tickets.assign import auto_assign
+from tickets.from_events import open_from_event
+from tickets.notify.channels import MqttChannel
+from tickets.notify.relay import Relay
+
+log = logging.getLogger(__name__)
+
+EVENT_BATCH = 100
+EVENT_BATCH_WAIT_S = 0.2
+RELAY_INTERVAL_S = 0.5
+RETRY_FIRST_DELAY_S = 0.5
+RETRY_MAX_DELAY_S = 15.0
+
+SendDeadLetters = Callable[[Sequence[DeadLetter]], Awaitable[None]]
+
+
+class EventHandler:
+    """Applies each event in its own transaction; a bad one is dead-lettered, never fatal."""
+
+    def __init__(self, pool: AsyncConnectionPool, send_dead_letters: SendDeadLetters) -> None:
+        self._pool = pool
+        self._send_dead_letters = send_dead_letters
+        self.opened = 0
+        self.assigned = 0
+
+    async def handle(self, values: Sequence[bytes]) -> None:
+        letters = [letter for value in values if (letter := await self._one(value))]
+        if letters:
+            await self._send_dead_letters(letters)
+
+    async def _one(self, value: bytes) -> DeadLetter | None:
+        try:
+            event = orjson.loads(value)
+            if not isinstance(event, dict):
+                raise ValueError("an event is a JSON object")
+            await self._apply_until_done(event)
+            return None
+        except (ValueError, DomainError) as exc:
+            return _rejected(value, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # a bug must not stop the partition; the event is kept
+            log.exception("event handling failed")
+            return _rejected(value, f"{type(exc).__name__}: {exc}")
+
+    async def _apply_until_done(self, event: dict[str, Any]) -> None:
+        delay_s = RETRY_FIRST_DELAY_S
+        while True:
+            try:
+                return await self._apply(event)
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                log.warning("database unavailable (%s); retrying in %.1f s", exc, delay_s)
+                await asyncio.sleep(delay_s)
+                delay_s = min(delay_s * 2, RETRY_MAX_DELAY_S)
+
+    async def _apply(self, event: dict[str, Any]) -> None:
+        await self._pool.open(wait=True)
+        async with self._pool.connection() as conn, conn.transaction():
+            outcome = await open_from_event(conn=conn, event=event)
+            if outcome.opened and outcome.ticket is not None:
+                self.opened += 1
+                ticket = await auto_assign(conn=conn, ticket_id=outcome.ticket.id, now=utcnow())
+                self.assigned += ticket.assignee_id is not None
+
+
+def _rejected(value: bytes, detail: str) -> DeadLetter:
+    return DeadLetter(value, topics.EVENTS, RejectReason.EVENT_REJECTED, detail, now_us())
+
+
+def register(
+    app: faust.App, settings: Settings, pool: AsyncConnectionPool, send: SendDeadLetters
+) -> EventHandler:
+    """Add the events agent and the outbox relay timer to the stream app."""
+    handler = EventHandler(pool, send)
+    events = app.topic(topics.EVENTS, value_type=bytes)
+
+    @app.agent(events, name="tickets_from_events")
+    async def tickets_from_events(stream: Any) -> None:
+        async for values in stream.take(EVENT_BATCH, within=EVENT_BATCH_WAIT_S):
+            await handler.handle(values)
+
+    mqtt = None
+    if settings.mqtt_url:
+        mqtt = MqttChannel(parse_mqtt_url(settings.mqtt_url), client_id=settings.notify_client_id)
+    relay = Relay(pool, mqtt)
+
+    async def deliver_notifications() -> None:
+        await pool.open(wait=True)
+        await relay.run_once()
+
+    app.timer(interval=RELAY_INTERVAL_S)(deliver_notifications)
+    return handler

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_pool_size: int = Field(default=10, ge=1)
 
+    sla_risk_share: float = Field(default=0.8, gt=0, lt=1)
+    sla_watch_interval_s: float = Field(default=15.0, gt=0)
+
     stream_batch_size: int = Field(default=2000, ge=1)
     stream_batch_wait_s: float = Field(default=0.25, gt=0)
     stream_group_id: str = "toir-stream"

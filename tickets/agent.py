@@ -20,6 +20,7 @@ from kernel.errors import DomainError
 from kernel.settings import Settings
 from kernel.urls import parse_mqtt_url
 from tickets.assign import auto_assign
+from tickets.escalation import watch
 from tickets.from_events import open_from_event
 from tickets.notify.channels import MqttChannel
 from tickets.notify.relay import Relay
@@ -108,4 +109,20 @@ def register(
         await relay.run_once()
 
     app.timer(interval=RELAY_INTERVAL_S)(deliver_notifications)
+    _register_sla_watch(app, settings, pool)
     return handler
+
+
+def _register_sla_watch(app: faust.App, settings: Settings, pool: AsyncConnectionPool) -> None:
+    events = app.topic(topics.EVENTS, value_type=bytes)
+
+    async def watch_slas() -> None:
+        await pool.open(wait=True)
+        async with pool.connection() as conn:
+            emitted = await watch(conn=conn, now=utcnow(), risk_share=settings.sla_risk_share)
+        for event in emitted:  # after commit: the reaction is stored before it is announced
+            body = event.to_json()
+            await events.send(key=body["subject"]["id"].encode(), value=orjson.dumps(body))
+
+    # Leader only: one worker watches, however many run.
+    app.timer(interval=settings.sla_watch_interval_s, on_leader=True)(watch_slas)

@@ -22,7 +22,7 @@ from tickets.assignment import (
 )
 from tickets.domain.lifecycle import Action, Status
 from tickets.models import ActionIn, TicketRead
-from tickets.notify.outbox import notify_webhooks, summary
+from tickets.notify.outbox import notify_planners, summary
 from tickets.roster import load_profiles
 from tickets.service import ActorRef
 
@@ -55,7 +55,7 @@ async def auto_assign(
 ) -> TicketRead:
     """Assign the ticket to the best engineer, or flag it unassignable with the reasons."""
     ticket = await tickets.get(conn=conn, ticket_id=ticket_id)
-    if ticket.status not in ASSIGNABLE:
+    if ticket.status not in ASSIGNABLE or "manual" in ticket.flags:
         return ticket
     demand = await ticket_demand(conn, ticket)
     if demand is None:
@@ -128,5 +128,5 @@ async def _unassignable(
         reason="; ".join(reasons),
     )
     updated = await tickets.get(conn=conn, ticket_id=ticket.id)
-    await notify_webhooks(conn, summary(updated, "unassignable", reasons=reasons))
+    await notify_planners(conn, summary(updated, "unassignable", reasons=reasons))
     return updated

@@ -140,6 +140,8 @@ async def act(
     held_from = await _held_from(conn, ticket)
     target = next_status(ticket.status, action, actor.kind, held_from=held_from)
     changes = _changes_for(ticket, action, target, action_in)
+    if action is Action.ASSIGN:
+        changes["flags"] = _assignment_flags(ticket.flags, manual=actor.kind is Actor.USER)
     if action is Action.COMPLETE:
         await _record_completion(conn, ticket, action_in.completion, actor)
     await repository.update_status(conn, ticket_id, changes)
@@ -189,6 +191,12 @@ def _changes_for(
     elif action is Action.UNASSIGN:
         changes.update(assignee_id=None, accepted_at=None)
     return changes
+
+
+def _assignment_flags(flags: list[str], *, manual: bool) -> list[str]:
+    """A planner's choice is marked `manual`: the engine never undoes it."""
+    kept = {f for f in flags if f not in ("manual", "unassignable")}
+    return sorted(kept | {"manual"} if manual else kept)
 
 
 def _details(changes: dict[str, Any]) -> dict[str, Any]:

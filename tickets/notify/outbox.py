@@ -11,6 +11,8 @@ from psycopg.types.json import Jsonb
 from tickets.models import TicketRead
 
 ENGINEER_TOPIC = "toir/v1/engineers/{engineer_id}/tickets"
+# Planners on duty (the dispatch board, a pager bridge) follow what needs a person.
+PLANNER_TOPIC = "toir/v1/planners/tickets"
 
 
 def summary(ticket: TicketRead, event: str, **extra: Any) -> dict[str, Any]:
@@ -66,4 +68,13 @@ async def notify(
     target = engineer_id or ticket.assignee_id
     if target:
         await notify_engineer(conn, target, payload)
+    await notify_webhooks(conn, payload)
+
+
+async def notify_planners(conn: psycopg.AsyncConnection, payload: dict[str, Any]) -> None:
+    """What needs a person: unassignable tickets, escalations, suspicious completions."""
+    await conn.execute(
+        "INSERT INTO tickets.outbox (channel, destination, payload) VALUES ('mqtt', %s, %s)",
+        (PLANNER_TOPIC, Jsonb(payload)),
+    )
     await notify_webhooks(conn, payload)

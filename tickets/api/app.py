@@ -7,11 +7,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
+from devices.telemetry.views import router as telemetry_router
 from kernel.db import create_pool
 from kernel.settings import Settings
 from tickets.api.errors import install_error_handlers
+from tickets.sla_policies import router as sla_router
 from tickets.users.views import router as users_router
 from tickets.views import router as tickets_router
+from tickets.webhooks.views import router as webhooks_router
 
 API_PREFIX = "/api/v1"
 
@@ -41,4 +44,7 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     router.include_router(users_router)
     router.include_router(tickets_router)
+    router.include_router(webhooks_router)
+    router.include_router(sla_router)
+    router.include_router(telemetry_router)
     return router

@@ -33,8 +33,14 @@ PROBE_CLIENT_ID = "toir-devstack-probe"
 LOG_FILE_NAME = "broker.log"
 
 
-def start_mqtt(directory: Path, *, log: LogFn | None = None) -> RunningService:
-    """Start an MQTT broker keeping its persistent sessions under `directory`."""
+def start_mqtt(
+    directory: Path, *, log: LogFn | None = None, port: int | None = None
+) -> RunningService:
+    """Start an MQTT broker keeping its persistent sessions under `directory`.
+
+    `port` pins the port (to restart a broker where its clients expect it); by default
+    a free one is chosen.
+    """
     say = log or default_log
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
@@ -42,7 +48,8 @@ def start_mqtt(directory: Path, *, log: LogFn | None = None) -> RunningService:
     lock.acquire()
     try:
         mosquitto = _mosquitto_bin()
-        service = on_free_port(partial(_run, directory, lock, mosquitto))
+        run = partial(_run, directory, lock, mosquitto)
+        service = run(port) if port is not None else on_free_port(run)
     except BaseException:
         lock.release()
         raise

@@ -123,6 +123,17 @@ async def list_visible(
     return await repository.list_tickets(conn, flt, limit=min(limit, MAX_PAGE))
 
 
+async def list_visible_json(
+    *, conn: psycopg.AsyncConnection, flt: TicketFilter, user: User, limit: int
+) -> tuple[str, int | None, int]:
+    """The same page as list_visible, as JSON text built by the database."""
+    if user.role is Role.DEVICE_ADMIN:
+        raise Forbidden("device administrators do not see tickets")
+    if user.role is Role.ENGINEER:
+        flt = replace(flt, assignee_id=user.engineer_id or user.id)
+    return await repository.list_tickets_json(conn, flt, limit=min(limit, MAX_PAGE))
+
+
 async def act(
     *,
     conn: psycopg.AsyncConnection,

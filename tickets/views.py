@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from tickets import repository
 from tickets import service as tickets
@@ -27,7 +27,7 @@ from tickets.service import ActorRef
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
 
-@router.get("")
+@router.get("", response_model=TicketPage)
 async def list_tickets(
     conn: ConnDep,
     user: CurrentUser,
@@ -44,7 +44,7 @@ async def list_tickets(
         int | None, Query(ge=1, description="next_cursor of the previous page")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=tickets.MAX_PAGE)] = 50,
-) -> TicketPage:
+) -> Response:
     flt = TicketFilter(
         statuses=tuple(s.value for s in status_ or ()),
         kind=kind,
@@ -57,9 +57,12 @@ async def list_tickets(
         created_to=created_to,
         before_id=cursor,
     )
-    items = await tickets.list_visible(conn=conn, flt=flt, user=user, limit=limit)
-    next_cursor = str(items[-1].id) if len(items) == limit else None
-    return TicketPage(items=items, next_cursor=next_cursor)
+    items, last_id, count = await tickets.list_visible_json(
+        conn=conn, flt=flt, user=user, limit=limit
+    )
+    next_cursor = f'"{last_id}"' if count == limit else "null"
+    body = f'{{"items":{items},"next_cursor":{next_cursor}}}'
+    return Response(body, media_type="application/json")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

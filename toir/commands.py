@@ -137,3 +137,17 @@ def bench_assign(
     for key, value in figures.items():
         typer.echo(f"  {key:<40} {value}")
     typer.echo(json.dumps(figures, sort_keys=True))
+
+
+@bench_app.command("tickets-api")
+def bench_tickets_api(
+    tickets: Annotated[int, typer.Option(min=1, help="Tickets stored.")] = 100_000,
+    rate: Annotated[float, typer.Option(min=1, help="Requests per second.")] = 200.0,
+    duration: DurationOpt = 30.0,
+) -> None:
+    """GET /api/v1/tickets at a fixed rate over many stored tickets (and /me as baseline)."""
+    from toir.bench.tickets_api import run_tickets_api_bench
+
+    settings = _settings()
+    figures = run_tickets_api_bench(settings, tickets=tickets, rate_rps=rate, duration_s=duration)
+    typer.echo(json.dumps(figures, sort_keys=True))

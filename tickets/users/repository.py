@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import psycopg
 from psycopg.rows import class_row
 
 from tickets.users.models import TokenRead, User, UserCreate
 
-USER_COLUMNS = "id, name, role, engineer_id, created_at, disabled_at"
+USER_FIELDS = ("id", "name", "role", "engineer_id", "created_at", "disabled_at")
+USER_COLUMNS = ", ".join(USER_FIELDS)
 
 
 async def insert_user(conn: psycopg.AsyncConnection, user_in: UserCreate) -> User:
@@ -41,6 +44,23 @@ async def insert_token(
         "INSERT INTO tickets.tokens (id, user_id, name, secret_sha256) VALUES (%s, %s, %s, %s)",
         (token_id, user_id, name, digest),
     )
+
+
+async def get_token_owner(
+    conn: psycopg.AsyncConnection, token_id: str
+) -> tuple[bytes, User, datetime | None] | None:
+    """A live token's digest, its enabled user and when it was last used, in one query."""
+    cur = await conn.execute(
+        f"SELECT t.secret_sha256, t.last_used_at, {', '.join('u.' + c for c in USER_FIELDS)} "
+        "FROM tickets.tokens t JOIN tickets.users u ON u.id = t.user_id "
+        "WHERE t.id = %s AND t.revoked_at IS NULL AND u.disabled_at IS NULL",
+        (token_id,),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    user = User(**dict(zip(USER_FIELDS, row[2:], strict=True)))
+    return bytes(row[0]), user, row[1]
 
 
 async def get_token_digest(

@@ -8,6 +8,7 @@ import psycopg
 from fastapi.testclient import TestClient
 
 from tests.integration.api.conftest import TokenFactory, bearer
+from tickets.models import TicketRead
 from tickets.users.models import Role
 
 CHECKLIST = [
@@ -168,3 +169,14 @@ def test_hold_and_resume_return_to_the_previous_status(
         == "on_hold"
     )
     assert _act(client, planner, ticket["id"], "resume").json()["status"] == "accepted"
+
+
+def test_the_list_page_is_shaped_exactly_like_a_single_ticket(
+    client: TestClient, token_for: TokenFactory
+) -> None:
+    planner = token_for(Role.PLANNER)
+    ticket = _open(client, planner, checklist=CHECKLIST, required_skills={"hvac": 2})
+    single = client.get(f"/api/v1/tickets/{ticket['id']}", headers=bearer(planner)).json()
+    listed = client.get("/api/v1/tickets", headers=bearer(planner)).json()["items"][0]
+    assert TicketRead.model_validate(listed) == TicketRead.model_validate(single)
+    assert set(listed) == set(single)

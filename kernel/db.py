@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Awaitable, Callable
 
 import psycopg
@@ -39,3 +41,21 @@ def create_pool(
         configure=configure,
         kwargs={"application_name": f"{APPLICATION_NAME}-{name}"},
     )
+
+
+_opened: weakref.WeakSet[AsyncConnectionPool] = weakref.WeakSet()
+_opening = asyncio.Lock()
+
+
+async def ensure_open(pool: AsyncConnectionPool) -> None:
+    """Open a pool once, whoever asks first; concurrent callers wait for that one open.
+
+    psycopg_pool refuses a second concurrent `open(wait=True)`, and in the stream
+    worker several agents and timers start at once, each needing the shared pool.
+    """
+    if pool in _opened:
+        return
+    async with _opening:
+        if pool not in _opened:
+            await pool.open(wait=True)
+            _opened.add(pool)

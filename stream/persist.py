@@ -14,6 +14,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from devices.records import Position, Reading
+from kernel.db import ensure_open
 from stream import repository
 from stream.repository import RowT
 
@@ -101,7 +102,9 @@ class TelemetryWriter:
         result: WriteResult[RowT] = WriteResult()
         if not rows:
             return result
-        await self._pool.open(wait=True)  # a no-op once open; the first batch opens it
+        # Not open(wait=True): psycopg_pool's wait() asserts when two callers wait at once
+        # (all connections busy), and on a timeout it closes the pool for good.
+        await ensure_open(self._pool)
         async with self._pool.connection() as conn:
             await self._ensure_partitions(conn, rows)
             await _insert_isolating(conn, rows, insert, result)

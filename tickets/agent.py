@@ -15,10 +15,12 @@ from psycopg_pool import AsyncConnectionPool
 
 from kernel import topics
 from kernel.clock import now_us, utcnow
+from kernel.db import ensure_open
 from kernel.dlq import DeadLetter, RejectReason
 from kernel.errors import DomainError
 from kernel.settings import Settings
 from kernel.urls import parse_mqtt_url
+from stream.timers import every
 from tickets.assign import auto_assign
 from tickets.escalation import watch
 from tickets.from_events import open_from_event
@@ -39,16 +41,22 @@ SendDeadLetters = Callable[[Sequence[DeadLetter]], Awaitable[None]]
 class EventHandler:
     """Applies each event in its own transaction; a bad one is dead-lettered, never fatal."""
 
-    def __init__(self, pool: AsyncConnectionPool, send_dead_letters: SendDeadLetters) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool, send_dead_letters: SendDeadLetters, relay: Relay
+    ) -> None:
         self._pool = pool
         self._send_dead_letters = send_dead_letters
+        self._relay = relay
         self.opened = 0
         self.assigned = 0
 
     async def handle(self, values: Sequence[bytes]) -> None:
+        opened_before = self.opened
         letters = [letter for value in values if (letter := await self._one(value))]
         if letters:
             await self._send_dead_letters(letters)
+        if self.opened > opened_before:
+            await self._relay.run_once()  # deliver now rather than at the relay's next tick
 
     async def _one(self, value: bytes) -> DeadLetter | None:
         try:
@@ -74,7 +82,7 @@ class EventHandler:
                 delay_s = min(delay_s * 2, RETRY_MAX_DELAY_S)
 
     async def _apply(self, event: dict[str, Any]) -> None:
-        await self._pool.open(wait=True)
+        await ensure_open(self._pool)
         async with self._pool.connection() as conn, conn.transaction():
             outcome = await open_from_event(conn=conn, event=event)
             if outcome.opened and outcome.ticket is not None:
@@ -91,7 +99,11 @@ def register(
     app: faust.App, settings: Settings, pool: AsyncConnectionPool, send: SendDeadLetters
 ) -> EventHandler:
     """Add the events agent and the outbox relay timer to the stream app."""
-    handler = EventHandler(pool, send)
+    mqtt = None
+    if settings.mqtt_url:
+        mqtt = MqttChannel(parse_mqtt_url(settings.mqtt_url), client_id=settings.notify_client_id)
+    relay = Relay(pool, mqtt)
+    handler = EventHandler(pool, send, relay)
     events = app.topic(topics.EVENTS, value_type=bytes)
 
     @app.agent(events, name="tickets_from_events")
@@ -99,16 +111,11 @@ def register(
         async for values in stream.take(EVENT_BATCH, within=EVENT_BATCH_WAIT_S):
             await handler.handle(values)
 
-    mqtt = None
-    if settings.mqtt_url:
-        mqtt = MqttChannel(parse_mqtt_url(settings.mqtt_url), client_id=settings.notify_client_id)
-    relay = Relay(pool, mqtt)
-
     async def deliver_notifications() -> None:
-        await pool.open(wait=True)
+        await ensure_open(pool)
         await relay.run_once()
 
-    app.timer(interval=RELAY_INTERVAL_S)(deliver_notifications)
+    every(app, RELAY_INTERVAL_S, deliver_notifications)
     _register_sla_watch(app, settings, pool)
     return handler
 
@@ -117,7 +124,7 @@ def _register_sla_watch(app: faust.App, settings: Settings, pool: AsyncConnectio
     events = app.topic(topics.EVENTS, value_type=bytes)
 
     async def watch_slas() -> None:
-        await pool.open(wait=True)
+        await ensure_open(pool)
         async with pool.connection() as conn:
             emitted = await watch(conn=conn, now=utcnow(), risk_share=settings.sla_risk_share)
         for event in emitted:  # after commit: the reaction is stored before it is announced
@@ -125,4 +132,4 @@ def _register_sla_watch(app: faust.App, settings: Settings, pool: AsyncConnectio
             await events.send(key=body["subject"]["id"].encode(), value=orjson.dumps(body))
 
     # Leader only: one worker watches, however many run.
-    app.timer(interval=settings.sla_watch_interval_s, on_leader=True)(watch_slas)
+    every(app, settings.sla_watch_interval_s, watch_slas, on_leader=True)

@@ -151,3 +151,35 @@ def bench_tickets_api(
     settings = _settings()
     figures = run_tickets_api_bench(settings, tickets=tickets, rate_rps=rate, duration_s=duration)
     typer.echo(json.dumps(figures, sort_keys=True))
+
+
+@bench_app.command("loop")
+def bench_loop(
+    events: Annotated[int, typer.Option(min=1, help="AnomalyDetected events to send.")] = 300,
+    event_rate: Annotated[float, typer.Option(min=0.1, help="Events per second.")] = 10.0,
+    ingest_rate: Annotated[
+        float, typer.Option(min=0, help="Telemetry msg/s through the same worker meanwhile.")
+    ] = 5000.0,
+) -> None:
+    """Event → ticket → assigned → engineer notified, p50/p99, under ingest load."""
+    from toir.bench.loop import run_loop_bench
+
+    settings = _settings()
+    figures = run_loop_bench(
+        settings, events=events, event_rate=event_rate, ingest_rate=ingest_rate, progress=_progress
+    )
+    typer.echo(json.dumps(figures, sort_keys=True))
+
+
+@bench_app.command("geofence")
+def bench_geofence(
+    vehicles: Annotated[int, typer.Option(min=1)] = 10_000,
+    sites: Annotated[int, typer.Option(min=1)] = 5_000,
+    positions: Annotated[int, typer.Option(min=1)] = 200_000,
+) -> None:
+    """CPU per position for geofence lookup and visit tracking (against a bare-loop baseline)."""
+    from toir.bench.geofence import run_geofence_bench
+
+    _settings()
+    figures = run_geofence_bench(vehicles=vehicles, sites=sites, positions=positions)
+    typer.echo(json.dumps(figures, sort_keys=True))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -41,6 +42,13 @@ def process_env(urls: ServiceUrls, data_dir: Path, **extra: str) -> dict[str, st
     )
     env.update({f"TOIR_{key.upper()}": value for key, value in extra.items()})
     return env
+
+
+def free_tcp_port() -> int:
+    """A port nothing listens on right now, on the loopback interface."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -104,7 +112,8 @@ class ToirProcess:
 def running_platform(settings: Settings, urls: ServiceUrls, progress: Progress) -> Iterator[None]:
     """Start `toir stream` and `toir ingest`, wait until a probe goes through, stop after."""
     logs = settings.data_dir / "logs"
-    env = process_env(urls, settings.data_dir)
+    # The OsmAnd receiver gets a free port of its own: a dev machine may run several stacks.
+    env = process_env(urls, settings.data_dir, ingest_http_port=str(free_tcp_port()))
     children = [ToirProcess(name, env, logs / f"{name}.log") for name in ("stream", "ingest")]
     for child in children:
         child.start()

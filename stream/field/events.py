@@ -1,24 +1,26 @@
-"""The field-control domain events: visits to sites and completed trips.
+"""The field-control events, typed: visits to sites and completed trips.
 
-Times are epoch microseconds like `Position.ts_us`; the stream turns them into `occurred_at`.
-Event ids are derived from what the event is about, so a replay after a restart from a
-checkpoint produces the same ids and the consumers' de-duplication drops the repeats.
+These are what the trackers emit; `to_domain_event` turns one into the platform vocabulary
+(kernel.events) once the stream knows whose device it is. Times are epoch microseconds like
+`Position.ts_us`. Event ids are derived from what the event is about (kernel.events
+`event_id_for`), so a replay after a restart from a checkpoint yields the same ids and the
+consumers' de-duplication drops the repeats.
 """
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from typing import Final, Literal
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
 
-_NAMESPACE: Final = uuid.UUID("6f1c2a57-64a4-4c1e-9f0e-8e7f3b0f4a21")
+from kernel import events as vocabulary
+from kernel.clock import from_epoch_us
 
 LeaveReason = Literal["exited", "gap"]
 
 
 def event_id(kind: str, *parts: object) -> str:
-    """A stable id for the event of this kind about these subjects."""
-    return str(uuid.uuid5(_NAMESPACE, ":".join([kind, *map(str, parts)])))
+    """A stable id for the event of this kind about these parts."""
+    return vocabulary.event_id_for(kind, *parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,3 +88,38 @@ class TripCompleted:
     start_site_id: str | None
     end_site_id: str | None
     occurred_us: int
+
+
+FieldEvent = SiteEntered | SiteLeft | TripCompleted
+
+_VOCABULARY: dict[type[FieldEvent], type[vocabulary.DomainEvent]] = {
+    SiteEntered: vocabulary.SiteEntered,
+    SiteLeft: vocabulary.SiteLeft,
+    TripCompleted: vocabulary.TripCompleted,
+}
+
+
+def to_domain_event(event: FieldEvent, subject: vocabulary.Subject) -> vocabulary.DomainEvent:
+    """The event in the platform vocabulary, about subject (the vehicle or the engineer)."""
+    return _VOCABULARY[type(event)](
+        event_id=event.event_id,
+        occurred_at=from_epoch_us(event.occurred_us),
+        subject=subject,
+        evidence=evidence_of(event),
+    )
+
+
+def evidence_of(event: FieldEvent) -> dict[str, Any]:
+    """The event's facts as flat JSON-ready evidence; epoch-µs fields become ISO `_at` times."""
+    facts = asdict(event)
+    facts |= facts.pop("evidence", None) or {}
+    del facts["event_id"], facts["occurred_us"]
+    return {_at(key): _iso(key, value) for key, value in facts.items()}
+
+
+def _at(key: str) -> str:
+    return f"{key.removesuffix('_us')}_at" if key.endswith("_us") else key
+
+
+def _iso(key: str, value: Any) -> Any:
+    return from_epoch_us(value).isoformat() if key.endswith("_us") else value

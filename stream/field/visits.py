@@ -201,7 +201,11 @@ class VisitTracker:
         return device.step(position, hits, self.config)
 
     def expire(self, now_us: int) -> list[VisitEvent]:
-        """End the visits of devices silent for more than max_gap_s before now_us."""
+        """End the visits of devices silent for more than max_gap_s before now_us.
+
+        now_us is event time (the newest ts_us the stream has seen), not the wall clock, so a
+        consumer that lags behind does not end what fixes still queued would continue.
+        """
         events: list[VisitEvent] = []
         for device in self._devices.values():
             if device.visits and device.gap_since(now_us, self.config):

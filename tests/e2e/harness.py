@@ -16,7 +16,7 @@ from devices.simulator.publisher import Publisher
 from kernel.urls import parse_mqtt_url
 from toir.accounting import dead_letters
 from toir.probe import wait_until_ready
-from toir.processes import ServiceUrls, ToirProcess, process_env
+from toir.processes import ServiceUrls, ToirProcess, free_tcp_port, process_env
 
 READY_TIMEOUT_S = 90.0
 FLUSH_TIMEOUT_S = 30.0
@@ -33,7 +33,13 @@ class Pipeline:
     @classmethod
     def create(cls, urls: ServiceUrls, data_dir: Path, prefix: str) -> Pipeline:
         # A client id of this test's own: persistent sessions must not leak between tests.
-        env = process_env(urls, data_dir, mqtt_client_id=f"ingest-{prefix}", log_level="INFO")
+        env = process_env(
+            urls,
+            data_dir,
+            mqtt_client_id=f"ingest-{prefix}",
+            log_level="INFO",
+            ingest_http_port=str(free_tcp_port()),
+        )
         return cls(
             urls,
             data_dir,

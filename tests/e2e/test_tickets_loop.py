@@ -35,9 +35,7 @@ def _seed(database_url: str) -> None:
             "position_lon, position_at) VALUES ('eng-1', 'Ivan', '{north}', 55.76, 37.60, "
             "55.751, 37.621, now())"
         )
-        conn.execute(
-            "INSERT INTO tickets.engineer_skills VALUES ('eng-1', 'diagnostics', 3)"
-        )
+        conn.execute("INSERT INTO tickets.engineer_skills VALUES ('eng-1', 'diagnostics', 3)")
         for day in range(7):
             conn.execute(
                 "INSERT INTO tickets.shifts VALUES ('eng-1', %s, '00:00', '23:59:59')", (day,)
@@ -46,10 +44,16 @@ def _seed(database_url: str) -> None:
 
 def _event(event_id: str) -> dict[str, Any]:
     return {
-        "event_id": event_id, "type": "AnomalyDetected", "occurred_at": utcnow().isoformat(),
+        "event_id": event_id,
+        "type": "AnomalyDetected",
+        "occurred_at": utcnow().isoformat(),
         "subject": {"kind": "equipment", "id": "eq-1"},
-        "evidence": {"kind": "drift", "severity": "medium", "score": 7.5,
-                     "metrics": {"vibration_mm_s": 6.1}},
+        "evidence": {
+            "kind": "drift",
+            "severity": "medium",
+            "score": 7.5,
+            "metrics": {"vibration_mm_s": 6.1},
+        },
     }
 
 
@@ -67,7 +71,7 @@ def _inbox(mqtt_url: str, engineer_id: str) -> tuple[mqtt.Client, queue.Queue[by
     received: queue.Queue[bytes] = queue.Queue()
     address = parse_mqtt_url(mqtt_url)
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"phone-{uuid.uuid4().hex[:6]}")
-    client.on_message = lambda c, u, msg: received.put(msg.payload)
+    client.on_message = lambda c, u, msg: received.put(bytes(msg.payload))
     client.connect(address.host, address.port)
     client.subscribe(f"toir/v1/engineers/{engineer_id}/tickets", qos=1)
     client.loop_start()

@@ -19,7 +19,7 @@ from tickets.users import service as users
 from tickets.users.models import Role, UserCreate
 from toir.bench.http_load import run_load
 from toir.devstack import EmbeddedStack
-from toir.processes import ServiceUrls, ToirProcess, process_env
+from toir.processes import ServiceUrls, ToirProcess, free_tcp_port, process_env
 
 API_READY_TIMEOUT_S = 60.0
 
@@ -48,7 +48,7 @@ def run_tickets_api_bench(
             conn.execute(FILL_SQL, (tickets,))
             conn.execute("ANALYZE tickets.tickets")
         token = asyncio.run(_token(database_url))
-        port = _free_port()
+        port = free_tcp_port()
         urls = ServiceUrls(database_url, stack.mqtt_url, stack.kafka_url)
         env = process_env(urls, settings.data_dir, api_port=str(port), log_level="WARNING")
         api = ToirProcess("api", env, settings.data_dir / "logs" / "bench-api.log")
@@ -98,12 +98,6 @@ async def _token(database_url: str) -> str:
         issued = await users.issue_token(conn=conn, user_id="bench", name="bench")
         await conn.commit()
         return issued.token
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_for_port(port: int) -> None:

@@ -1,0 +1,1 @@
+"""Predictive maintenance: online anomaly detection, multivariate models, health."""

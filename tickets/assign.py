@@ -13,7 +13,6 @@ from psycopg.types.json import Jsonb
 from tickets import repository
 from tickets import service as tickets
 from tickets.assignment import (
-    DEFAULT_RULES,
     Assigned,
     EngineerTable,
     TicketDemand,
@@ -24,6 +23,7 @@ from tickets.domain.lifecycle import Action, Status
 from tickets.models import ActionIn, TicketRead
 from tickets.notify.outbox import notify_planners, summary
 from tickets.roster import load_profiles
+from tickets.rules_repository import load_rules
 from tickets.service import ActorRef
 
 DEFAULT_DURATION_H = 1.0
@@ -61,7 +61,7 @@ async def auto_assign(
     if demand is None:
         return await _unassignable(conn, ticket, [UNLOCATED], None)
     table = EngineerTable.from_profiles(await load_profiles(conn, now))
-    rule = select_rule(DEFAULT_RULES, demand)
+    rule = select_rule(await load_rules(conn), demand)
     result = assign_one(demand, table, rule, now, exclude_ids=exclude_ids)
     explanation = compact(result.ranking.explanation(top_n=EXPLAINED_CANDIDATES))
     if not isinstance(result, Assigned):

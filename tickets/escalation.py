@@ -19,12 +19,13 @@ import psycopg
 from tickets import repository
 from tickets import service as tickets
 from tickets.assign import auto_assign, ticket_demand
-from tickets.assignment import DEFAULT_RULES, EngineerTable, rank, select_rule
+from tickets.assignment import EngineerTable, rank, select_rule
 from tickets.domain.lifecycle import Action
 from tickets.domain.sla import share_used
 from tickets.models import ActionIn, TicketRead
 from tickets.notify.outbox import notify, notify_planners, summary
 from tickets.roster import load_profiles
+from tickets.rules_repository import load_rules
 from tickets.service import ActorRef
 
 MAX_REASSIGNMENTS = 3
@@ -241,7 +242,7 @@ async def _reassign_if_sooner(
     if demand is None or ticket.assignee_id is None:
         return await escalate(conn=conn, ticket=ticket, why="arrival at risk")
     table = EngineerTable.from_profiles(await load_profiles(conn, now))
-    ranking = rank(demand, table, select_rule(DEFAULT_RULES, demand), now)
+    ranking = rank(demand, table, select_rule(await load_rules(conn), demand), now)
     travel = {c.engineer_id: c.travel_min for c in ranking.candidates()}
     current = travel.get(ticket.assignee_id, float("inf"))
     others = [(t, e) for e, t in travel.items() if e != ticket.assignee_id]

@@ -4,6 +4,7 @@ database into the assignment engine's profiles."""
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -45,9 +46,33 @@ async def load_profiles(conn: psycopg.AsyncConnection, now: datetime) -> list[En
         "WHERE ends_at > now() - interval '1 day'",
     )
     visits = await _grouped(conn, VISITS_SQL)
-    return [_profile(e, skills, shifts, absences, visits) for e in engineers]
+    links = Links(
+        preferred=await _grouped(conn, PREFERRED_SQL),
+        responsible=await _grouped(conn, RESPONSIBLE_SQL),
+    )
+    return [_profile(e, skills, shifts, absences, visits, links) for e in engineers]
 
 
+@dataclass(frozen=True)
+class Links:
+    """Customers who prefer an engineer; sites and equipment an engineer answers for."""
+
+    preferred: dict[str, list[tuple[Any, ...]]]
+    responsible: dict[str, list[tuple[Any, ...]]]
+
+
+PREFERRED_SQL = "SELECT engineer_id, customer FROM tickets.engineer_preferred_by"
+RESPONSIBLE_SQL = """
+SELECT engineer_id, site_id FROM tickets.engineer_responsible_sites
+UNION ALL
+SELECT engineer_id, id FROM assets.equipment WHERE engineer_id IS NOT NULL
+"""
+
+
+ABSENCES_SQL = """
+SELECT engineer_id, kind, starts_at, ends_at FROM tickets.absences
+WHERE ends_at > %(now)s::timestamptz - interval '1 day'
+"""
 VISITS_SQL = """
 SELECT assignee_id, site_id, count(*) FROM tickets.tickets
 WHERE status IN ('completed', 'closed') AND site_id IS NOT NULL AND assignee_id IS NOT NULL
@@ -55,9 +80,11 @@ GROUP BY assignee_id, site_id
 """
 
 
-async def _grouped(conn: psycopg.AsyncConnection, sql: str) -> dict[str, list[tuple[Any, ...]]]:
+async def _grouped(
+    conn: psycopg.AsyncConnection, sql: str, params: dict[str, Any] | None = None
+) -> dict[str, list[tuple[Any, ...]]]:
     grouped: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    cur = await conn.execute(sql)
+    cur = await conn.execute(sql, params)
     for row in await cur.fetchall():
         grouped[row[0]].append(tuple(row[1:]))
     return grouped
@@ -69,6 +96,7 @@ def _profile(
     shifts: dict[str, list[tuple[Any, ...]]],
     absences: dict[str, list[tuple[Any, ...]]],
     visits: dict[str, list[tuple[Any, ...]]],
+    links: Links,
 ) -> EngineerProfile:
     engineer_id = row["id"]
     return EngineerProfile(
@@ -93,4 +121,6 @@ def _profile(
         assigned_today=int(row["assigned_today"]),
         en_route_to_urgent=bool(row["en_route_to_urgent"]),
         site_visits={site: int(n) for site, n in visits.get(engineer_id, [])},
+        preferred_by_customers=frozenset(c for (c,) in links.preferred.get(engineer_id, [])),
+        responsible_for=frozenset(s for (s,) in links.responsible.get(engineer_id, [])),
     )

@@ -75,14 +75,17 @@ async def create_policy(conn: ConnDep, user: PlannerUser, policy_in: SlaPolicyIn
 async def replace_policy(
     conn: ConnDep, user: PlannerUser, policy_id: int, policy_in: SlaPolicyIn
 ) -> SlaPolicyRead:
-    async with conn.cursor(row_factory=class_row(SlaPolicyRead)) as cur:
-        await cur.execute(
-            f"UPDATE tickets.sla_policies SET kind = %s, priority = %s, customer = %s, "
-            f"accept_within_min = %s, arrive_within_min = %s, resolve_within_min = %s, "
-            f"working_hours = %s WHERE id = %s RETURNING {COLUMNS}",
-            (*_values(policy_in), policy_id),
-        )
-        row = await cur.fetchone()
+    try:
+        async with conn.transaction(), conn.cursor(row_factory=class_row(SlaPolicyRead)) as cur:
+            await cur.execute(
+                f"UPDATE tickets.sla_policies SET kind = %s, priority = %s, customer = %s, "
+                f"accept_within_min = %s, arrive_within_min = %s, resolve_within_min = %s, "
+                f"working_hours = %s WHERE id = %s RETURNING {COLUMNS}",
+                (*_values(policy_in), policy_id),
+            )
+            row = await cur.fetchone()
+    except psycopg.errors.UniqueViolation as exc:
+        raise Conflict("a policy for this kind, priority and customer exists") from exc
     if row is None:
         raise NotFound(f"SLA policy {policy_id} not found")
     return row

@@ -37,3 +37,34 @@ def register_fleet(database_url: str, fleet: Fleet) -> None:
                 *(DeviceIn(v.id, "tracker", vehicle_id=v.id) for v in fleet.vehicles),
             ],
         )
+
+
+DEMO_SKILLS = {"diagnostics": 3, "inspection": 3, "maintenance": 3}
+
+
+def register_engineers(database_url: str, fleet: Fleet) -> None:
+    """One engineer per vehicle, based at its home site, on shift around the clock (a demo
+    runs at any hour), skilled for every kind of work the demo produces."""
+    sites = {site.id: site for site in fleet.sites}
+    with psycopg.connect(database_url) as conn:
+        for index, vehicle in enumerate(fleet.vehicles, start=1):
+            home = sites[vehicle.home_site_id]
+            engineer_id = f"eng-{index:03d}"
+            conn.execute(
+                "INSERT INTO tickets.engineers (id, name, home_lat, home_lon, vehicle_id) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET "
+                "vehicle_id = excluded.vehicle_id",
+                (engineer_id, f"Engineer {index}", home.lat, home.lon, vehicle.id),
+            )
+            for skill, level in DEMO_SKILLS.items():
+                conn.execute(
+                    "INSERT INTO tickets.engineer_skills VALUES (%s, %s, %s) "
+                    "ON CONFLICT DO NOTHING",
+                    (engineer_id, skill, level),
+                )
+            for day in range(7):
+                conn.execute(
+                    "INSERT INTO tickets.shifts VALUES (%s, %s, '00:00', '23:59:59') "
+                    "ON CONFLICT DO NOTHING",
+                    (engineer_id, day),
+                )

@@ -1,0 +1,1 @@
+"""Multivariate models per equipment model: window features and IsolationForest pipelines."""

@@ -1,0 +1,1 @@
+"""Online per-unit anomaly detection: robust baselines, persistence and hysteresis."""

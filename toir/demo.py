@@ -16,8 +16,9 @@ from kernel.migrate import migrate
 from kernel.settings import Settings
 from kernel.urls import parse_mqtt_url
 from toir.accounting import consumer_lag, dead_letters, ingested, stored_rows
+from toir.demo_tickets import ticket_counts
 from toir.devstack import EmbeddedStack
-from toir.fleet_registry import register_fleet
+from toir.fleet_registry import register_engineers, register_fleet
 from toir.processes import Progress, ServiceUrls, running_platform
 
 DRAIN_TIMEOUT_S = 60.0
@@ -44,6 +45,9 @@ class DemoSummary:
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     lag: int = 0
     accounted: bool = False
+    tickets_opened: int = 0
+    tickets_assigned: int = 0
+    notifications_delivered: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -63,6 +67,7 @@ def _prepare_database(database_url: str, fleet: Fleet) -> None:
     with connect(database_url) as conn:
         migrate(conn)
     register_fleet(database_url, fleet)
+    register_engineers(database_url, fleet)
 
 
 def _simulate_and_account(
@@ -92,6 +97,7 @@ def _simulate_and_account(
         rejected_by_reason=dict(sorted(rejected.items())),
         lag=asyncio.run(consumer_lag(urls.kafka_url, settings.stream_group_id, ends)),
         accounted=stored == published - rejected.total(),
+        **ticket_counts(urls.database_url, since=started),
     )
 
 

@@ -6,7 +6,7 @@ decodes a whole batch with one codec and never sees a device's native format.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -49,7 +49,8 @@ POSITION_FIELDS = tuple(Position.__dataclass_fields__)
 
 def encode(record: Record) -> bytes:
     """The Kafka value of a record."""
-    return orjson.dumps(asdict(record))
+    # orjson serialises dataclasses itself, ten times faster than via asdict().
+    return orjson.dumps(record)
 
 
 class RecordError(ValueError):

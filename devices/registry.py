@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import psycopg
@@ -104,3 +104,58 @@ async def fetch_device_state(conn: psycopg.AsyncConnection, device_id: str) -> b
     cur = await conn.execute("SELECT enabled FROM assets.devices WHERE id = %s", (device_id,))
     row = await cur.fetchone()
     return None if row is None else bool(row[0])
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownSighting:
+    """An unregistered id that published: when first and last, how often, on which topic."""
+
+    device_id: str
+    first_us: int
+    last_us: int
+    count: int
+    last_topic: str | None
+
+    def merged(self, later: UnknownSighting) -> UnknownSighting:
+        newer = later if later.last_us >= self.last_us else self
+        return UnknownSighting(
+            self.device_id,
+            min(self.first_us, later.first_us),
+            newer.last_us,
+            self.count + later.count,
+            newer.last_topic or self.last_topic or later.last_topic,
+        )
+
+
+# Ids registered in the meantime are skipped: they are no longer unknown.
+RECORD_UNKNOWN = """
+INSERT INTO assets.unknown_devices AS u (id, first_seen, last_seen, message_count, last_topic)
+SELECT s.id, timestamptz 'epoch' + s.first_us * interval '1 microsecond',
+    timestamptz 'epoch' + s.last_us * interval '1 microsecond', s.n, s.topic
+FROM unnest(%s::text[], %s::int8[], %s::int8[], %s::int8[], %s::text[])
+    AS s(id, first_us, last_us, n, topic)
+WHERE NOT EXISTS (SELECT 1 FROM assets.devices d WHERE d.id = s.id)
+ORDER BY s.id
+ON CONFLICT (id) DO UPDATE SET
+    first_seen = least(u.first_seen, excluded.first_seen),
+    last_seen = greatest(u.last_seen, excluded.last_seen),
+    message_count = u.message_count + excluded.message_count,
+    last_topic = CASE WHEN excluded.last_seen >= u.last_seen
+                      THEN coalesce(excluded.last_topic, u.last_topic) ELSE u.last_topic END
+"""
+
+
+async def record_unknown_devices(
+    conn: psycopg.AsyncConnection, sightings: Sequence[UnknownSighting]
+) -> None:
+    """Add sightings of unregistered ids to assets.unknown_devices, in one statement."""
+    await conn.execute(
+        RECORD_UNKNOWN,
+        (
+            [s.device_id for s in sightings],
+            [s.first_us for s in sightings],
+            [s.last_us for s in sightings],
+            [s.count for s in sightings],
+            [s.last_topic for s in sightings],
+        ),
+    )

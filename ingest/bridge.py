@@ -98,7 +98,7 @@ class Bridge:
         )
         routed.letters.extend(_letters_for(message, decoded))
         for record in decoded.records:
-            status = await self._devices.status(record.device_id)
+            status = await self._devices.status(record.device_id, message.topic)
             if status is DeviceStatus.ENABLED:
                 routed.records.append(record)
             else:

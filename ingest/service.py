@@ -9,6 +9,8 @@ import logging
 from ingest.bridge import Bridge
 from ingest.decode import DecodeLimits
 from ingest.device_cache import DeviceCache
+from ingest.http_receiver import http_receiver
+from ingest.http_settings import HttpReceiverSettings, load_http_settings
 from ingest.kafka_sink import KafkaSink
 from ingest.mqtt_source import MqttSource
 from kernel.db import create_pool
@@ -21,9 +23,12 @@ log = logging.getLogger(__name__)
 STATS_INTERVAL_S = 10.0
 
 
-async def run_ingest(settings: Settings, stop: asyncio.Event) -> None:
-    """Run the MQTT → Kafka bridge until `stop` is set."""
+async def run_ingest(
+    settings: Settings, stop: asyncio.Event, http: HttpReceiverSettings | None = None
+) -> None:
+    """Run the MQTT → Kafka bridge and the OsmAnd HTTP receiver until `stop` is set."""
     assert settings.database_url and settings.mqtt_url and settings.kafka_url
+    http = http or load_http_settings()
     bootstrap = kafka_bootstrap(settings.kafka_url)
     await ensure_topics(bootstrap, partitions=settings.kafka_partitions)
     pool = create_pool(settings.database_url, max_size=2, name="ingest")
@@ -46,8 +51,10 @@ async def run_ingest(settings: Settings, stop: asyncio.Event) -> None:
             batch_size=settings.ingest_batch_size,
             batch_wait_s=settings.ingest_batch_wait_s,
         )
-        source.start()
-        await _run_until(stop, bridge)
+        async with http_receiver(http, sink=sink, devices=devices, limits=_limits(settings)):
+            source.start()
+            await _run_until(stop, bridge)
+        await devices.close()  # records the unknown ids still pending
     finally:
         source.stop()
         await sink.stop()

@@ -23,6 +23,7 @@ Obj = dict[str, Any]
 NAME_RE: Final = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 # 1e11 s is the year 5138 and 1e11 ms is 1973: real clocks never fall between the readings.
 MS_THRESHOLD: Final = 100_000_000_000
+EPOCH_CEILING: Final = 1e16  # milliseconds: the year ~318,000
 MAX_LABEL_CHARS: Final = 64
 INF: Final = math.inf
 
@@ -155,4 +156,9 @@ def _epoch_us(value: object, field: str) -> int:
     if not isinstance(value, float):
         raise Invalid(RejectReason.WRONG_TYPE, f"{field}: not a timestamp")
     seconds = number(value, field)
+    # Far outside any real clock: decide here, before the product overflows to inf.
+    if seconds >= EPOCH_CEILING:
+        raise Invalid(RejectReason.TS_IN_FUTURE, f"{field}: far in the future")
+    if seconds < 0:
+        raise Invalid(RejectReason.TS_TOO_OLD, f"{field}: before 1970")
     return round(seconds * 1_000) if seconds >= MS_THRESHOLD else round(seconds * 1_000_000)

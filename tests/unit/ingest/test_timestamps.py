@@ -125,3 +125,14 @@ def test_non_finite_timestamp_is_not_finite() -> None:
     payload = b'{"ts": Infinity, "metrics": {}}'
     decoded = decode_mqtt(TELEMETRY_TOPIC, payload, received_us=RECEIVED_US)
     assert only_rejection(decoded).reason is RejectReason.NOT_FINITE
+
+
+def test_an_absurdly_large_float_timestamp_is_refused_not_raised() -> None:
+    from ingest.decode import decode_mqtt
+
+    decoded = decode_mqtt(
+        "toir/v1/devices/eq-1/telemetry",
+        b'{"ts": 1e306, "metrics": {}}',
+        received_us=1_764_000_000_000_000,
+    )
+    assert [r.reason.value for r in decoded.rejections] == ["ts_in_future"]

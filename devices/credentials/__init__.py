@@ -1,0 +1,2 @@
+"""MQTT credentials of devices, engineers' phones and platform services, and the broker
+configuration (Mosquitto password and ACL files) that enforces them."""

@@ -1,0 +1,1 @@
+"""Reading telemetry about assets: latest vehicle positions, tracks, equipment readings."""

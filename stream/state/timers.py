@@ -9,11 +9,12 @@ import faust
 
 from kernel import topics
 from kernel.clock import utcnow
-from kernel.db import create_pool
+from kernel.db import create_pool, ensure_open
 from kernel.events import DeviceSilent
 from kernel.settings import Settings
 from stream.state.settings import load_state_settings
 from stream.state.silence import report_silent_devices
+from stream.timers import every
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def register_silence_check(app: faust.App, settings: Settings) -> None:
 
     async def check_silence() -> None:
         try:
-            await pool.open(wait=True)  # a no-op once open
+            await ensure_open(pool)
             async with pool.connection() as conn:
                 sent = await report_silent_devices(conn=conn, now=utcnow(), send=send)
         except Exception:  # the next tick tries again; a failed check must not stop the timer
@@ -43,4 +44,5 @@ def register_silence_check(app: faust.App, settings: Settings) -> None:
         if sent:
             log.info("silence check: %d device(s) fell silent", len(sent))
 
-    app.timer(interval=interval_s)(check_silence)
+    # Leader only: one worker reports silences, however many run.
+    every(app, interval_s, check_silence, on_leader=True)

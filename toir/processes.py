@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from kernel.settings import Settings
+from toir.devstack.process import die_with_parent
 from toir.probe import wait_until_ready
 
 STOP_TIMEOUT_S = 15.0
@@ -64,11 +65,13 @@ class ToirProcess:
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
+        # SIGTERM when we die, even by SIGKILL: a crashed demo leaves no workers behind.
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "toir", self.command],
             env=self.env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent(signal.SIGTERM),
         )
 
     @property

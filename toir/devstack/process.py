@@ -32,7 +32,7 @@ def default_log(message: str) -> None:
     _logger.info("%s", message)
 
 
-def _die_with_parent(death_signal: signal.Signals) -> Callable[[], None] | None:
+def die_with_parent(death_signal: signal.Signals) -> Callable[[], None] | None:
     """A `preexec_fn` asking Linux to send `death_signal` to the child when this process dies."""
     if not sys.platform.startswith("linux"):
         return None
@@ -75,7 +75,7 @@ def spawn(
             # Own session: a Ctrl-C in the terminal reaches only Python, which then stops the
             # servers in order, instead of every server at once.
             start_new_session=True,
-            preexec_fn=_die_with_parent(death_signal),
+            preexec_fn=die_with_parent(death_signal),
             user=run_as.uid if run_as else None,
             group=run_as.gid if run_as else None,
             extra_groups=[] if run_as else None,

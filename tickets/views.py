@@ -7,10 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from kernel.clock import utcnow
 from tickets import repository
 from tickets import service as tickets
 from tickets.api.deps import ConnDep, CurrentUser, PlannerUser
 from tickets.domain.lifecycle import Action, Status
+from tickets.escalation import follow_up
+from tickets.field.presence import check_presence, refuse_overlapping_work
 from tickets.models import (
     ActionIn,
     HistoryEntry,
@@ -90,10 +93,19 @@ async def act_on_ticket(
     action_in: ActionIn | None = None,
 ) -> TicketRead:
     await tickets.get_visible(conn=conn, ticket_id=ticket_id, user=user)
-    return await tickets.act(
+    action_in = action_in or ActionIn()
+    if action is Action.COMPLETE:
+        await refuse_overlapping_work(conn=conn, ticket_id=ticket_id, completed_at=action_in.at)
+    ticket = await tickets.act(
         conn=conn,
         ticket_id=ticket_id,
         action=action,
         actor=ActorRef.of_user(user),
-        action_in=action_in or ActionIn(),
+        action_in=action_in,
     )
+    if action is Action.DECLINE:
+        await follow_up(conn=conn, ticket=ticket, now=utcnow())
+    elif action is Action.COMPLETE:
+        await check_presence(conn=conn, ticket_id=ticket_id)
+        ticket = await tickets.get(conn=conn, ticket_id=ticket_id)
+    return ticket

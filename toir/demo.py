@@ -15,6 +15,7 @@ from kernel.db import connect
 from kernel.migrate import migrate
 from kernel.settings import Settings
 from kernel.urls import parse_mqtt_url
+from tickets.field.demo import field_counts
 from toir.accounting import consumer_lag, dead_letters, ingested, stored_rows
 from toir.demo_tickets import ticket_counts
 from toir.devstack import EmbeddedStack
@@ -22,6 +23,8 @@ from toir.fleet_registry import register_engineers, register_fleet
 from toir.processes import Progress, ServiceUrls, running_platform
 
 DRAIN_TIMEOUT_S = 60.0
+# A demo lasts a minute: visits and stops count after 20 s instead of the production 5 min.
+DEMO_ENV = {"field_min_dwell_s": "20", "field_min_stop_s": "20"}
 PROGRESS_INTERVAL_S = 1.0
 
 
@@ -48,6 +51,8 @@ class DemoSummary:
     tickets_opened: int = 0
     tickets_assigned: int = 0
     notifications_delivered: int = 0
+    visits: int = 0
+    tickets_on_site: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -59,7 +64,7 @@ def run_demo(settings: Settings, options: DemoOptions, progress: Progress) -> De
         urls = ServiceUrls(stack.database_url, stack.mqtt_url, stack.kafka_url)
         fleet = Fleet(FleetConfig(options.equipment, options.vehicles, options.seed))
         _prepare_database(urls.database_url, fleet)
-        with running_platform(settings, urls, progress):
+        with running_platform(settings, urls, progress, **DEMO_ENV):
             return _simulate_and_account(urls, fleet, options, progress, settings)
 
 
@@ -98,6 +103,7 @@ def _simulate_and_account(
         lag=asyncio.run(consumer_lag(urls.kafka_url, settings.stream_group_id, ends)),
         accounted=stored == published - rejected.total(),
         **ticket_counts(urls.database_url, since=started),
+        **field_counts(urls.database_url, since=started),
     )
 
 

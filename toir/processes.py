@@ -112,11 +112,13 @@ class ToirProcess:
 
 
 @contextmanager
-def running_platform(settings: Settings, urls: ServiceUrls, progress: Progress) -> Iterator[None]:
+def running_platform(
+    settings: Settings, urls: ServiceUrls, progress: Progress, **extra_env: str
+) -> Iterator[None]:
     """Start `toir stream` and `toir ingest`, wait until a probe goes through, stop after."""
     logs = settings.data_dir / "logs"
     # The OsmAnd receiver gets a free port of its own: a dev machine may run several stacks.
-    env = process_env(urls, settings.data_dir, ingest_http_port=str(free_tcp_port()))
+    env = process_env(urls, settings.data_dir, ingest_http_port=str(free_tcp_port()), **extra_env)
     children = [ToirProcess(name, env, logs / f"{name}.log") for name in ("stream", "ingest")]
     for child in children:
         child.start()

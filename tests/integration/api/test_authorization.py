@@ -125,6 +125,9 @@ EXPECTED: Final[dict[tuple[str, str], Allowed]] = {
     ),
     # Engineers
     ("GET", "/engineers"): Allowed(PLANNERS),
+    ("GET", "/engineers/positions"): Allowed(PLANNERS),
+    ("GET", "/vehicles/{vehicle_id}/days/{day}"): Allowed(PLANNERS, params={"day": "2024-06-03"}),
+    ("GET", "/vehicles/{vehicle_id}/waybill.csv"): Allowed(PLANNERS),
     ("POST", "/engineers"): Allowed(PLANNERS, json={"id": "eng-new", "name": "New"}),
     ("POST", "/engineers/import"): Allowed(PLANNERS, csv=ROSTER_CSV),
     ("GET", "/engineers/{engineer_id}"): Allowed(PLANNERS_AND_ASSIGNEE),

@@ -180,3 +180,31 @@ def test_the_list_page_is_shaped_exactly_like_a_single_ticket(
     listed = client.get("/api/v1/tickets", headers=bearer(planner)).json()["items"][0]
     assert TicketRead.model_validate(listed) == TicketRead.model_validate(single)
     assert set(listed) == set(single)
+
+
+def test_a_decline_through_the_api_reassigns_at_once(
+    client: TestClient, token_for: TokenFactory, database_url: str
+) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO assets.sites (id, name, lat, lon) VALUES ('s1', 'S', 55.7, 37.6)")
+        for engineer_id, lat in (("eng-a", 55.701), ("eng-b", 55.71)):
+            conn.execute(
+                "INSERT INTO tickets.engineers (id, name, home_lat, home_lon, position_lat, "
+                "position_lon, position_at) VALUES (%s, %s, %s, 37.6, %s, 37.6, now())",
+                (engineer_id, engineer_id, lat, lat),
+            )
+            for day in range(7):
+                conn.execute(
+                    "INSERT INTO tickets.shifts VALUES (%s, %s, '00:00', '23:59:59')",
+                    (engineer_id, day),
+                )
+    planner = token_for(Role.PLANNER)
+    nearest = token_for(Role.ENGINEER, user_id="a", engineer_id="eng-a")
+    ticket = _open(client, planner, site_id="s1")
+    assigned = client.post("/api/v1/tickets/assign-waiting", headers=bearer(planner))
+    assert assigned.status_code == 200, assigned.text
+    mine = client.get(f"/api/v1/tickets/{ticket['id']}", headers=bearer(planner)).json()
+    assert mine["assignee_id"] == "eng-a"
+    assert _act(client, nearest, ticket["id"], "decline", reason="sick").status_code == 200
+    after = client.get(f"/api/v1/tickets/{ticket['id']}", headers=bearer(planner)).json()
+    assert (after["status"], after["assignee_id"]) == ("assigned", "eng-b")

@@ -1,0 +1,1 @@
+from tests.integration.api.conftest import client, token_for  # noqa: F401  # fixtures

@@ -31,8 +31,13 @@ class IngestCounters:
 
 @dataclass
 class Routed:
-    records: list[Record] = field(default_factory=list)
+    # Records of one device and kind from one message travel as one Kafka message.
+    packs: list[list[Record]] = field(default_factory=list)
     letters: list[DeadLetter] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        return sum(len(pack) for pack in self.packs)
 
 
 async def take_batch(
@@ -81,7 +86,19 @@ class Bridge:
             batch = await take_batch(
                 self._source.queue, max_size=self._batch_size, wait_s=self._batch_wait_s
             )
-            await self.process(batch)
+            await self._process_until_done(batch)
+
+    async def _process_until_done(self, batch: Sequence[Inbound]) -> None:
+        """Retry a batch that failed (e.g. the registry's database is down): its messages
+        stay unacknowledged meanwhile, so nothing is lost and nothing is skipped."""
+        delay_s = RETRY_FIRST_DELAY_S
+        while True:
+            try:
+                return await self.process(batch)
+            except Exception as exc:
+                log.warning("ingest batch failed (%s); retrying in %.1f s", exc, delay_s)
+                await asyncio.sleep(delay_s)
+                delay_s = min(delay_s * 2, RETRY_MAX_DELAY_S)
 
     async def process(self, batch: Sequence[Inbound]) -> None:
         routed = Routed()
@@ -97,18 +114,20 @@ class Bridge:
             message.topic, message.payload, received_us=message.received_us, limits=self._limits
         )
         routed.letters.extend(_letters_for(message, decoded))
+        accepted: list[Record] = []
         for record in decoded.records:
             status = await self._devices.status(record.device_id, message.topic)
             if status is DeviceStatus.ENABLED:
-                routed.records.append(record)
+                accepted.append(record)
             else:
                 routed.letters.append(_refused_sender(message, record.device_id, status))
+        routed.packs.extend(_packs(accepted))
 
     async def _deliver(self, routed: Routed) -> None:
         delay_s = RETRY_FIRST_DELAY_S
         while True:
             try:
-                futures = await self._sink.send_records(routed.records)
+                futures = await self._sink.send_packs(routed.packs)
                 futures += await self._sink.send_dead_letters(routed.letters)
                 await asyncio.gather(*futures)
                 return
@@ -119,8 +138,20 @@ class Bridge:
 
     def _count(self, messages: int, routed: Routed) -> None:
         self.counters.messages += messages
-        self.counters.records += len(routed.records)
+        self.counters.records += routed.records
         self.counters.rejected.update(letter.reason.value for letter in routed.letters)
+
+
+def _packs(records: Sequence[Record]) -> list[list[Record]]:
+    """Runs of consecutive records of the same device and kind, in their order."""
+    packs: list[list[Record]] = []
+    for record in records:
+        last = packs[-1][-1] if packs else None
+        if last is not None and last.device_id == record.device_id and type(last) is type(record):
+            packs[-1].append(record)
+        else:
+            packs.append([record])
+    return packs
 
 
 def _letters_for(message: Inbound, decoded: Decoded) -> list[DeadLetter]:

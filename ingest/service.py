@@ -15,6 +15,7 @@ from ingest.kafka_sink import KafkaSink
 from ingest.mqtt_source import MqttSource
 from kernel.db import create_pool
 from kernel.kafka import ensure_topics
+from kernel.observability import observe_ingest
 from kernel.settings import Settings
 from kernel.urls import kafka_bootstrap, parse_mqtt_url
 
@@ -51,6 +52,7 @@ async def run_ingest(
             batch_size=settings.ingest_batch_size,
             batch_wait_s=settings.ingest_batch_wait_s,
         )
+        observe_ingest(stop, bridge, source)
         async with http_receiver(http, sink=sink, devices=devices, limits=_limits(settings)):
             source.start()
             await _run_until(stop, bridge)
@@ -63,9 +65,16 @@ async def run_ingest(
 
 async def _run_until(stop: asyncio.Event, bridge: Bridge) -> None:
     tasks = [asyncio.create_task(bridge.run()), asyncio.create_task(_log_stats(bridge))]
+    stopping = asyncio.create_task(stop.wait())
     try:
-        await stop.wait()
+        # Ends on a stop request, or when a task dies: then the process exits and its
+        # restart policy brings it back, rather than staying up doing nothing.
+        done, _ = await asyncio.wait([stopping, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not stopping and task.exception() is not None:
+                raise RuntimeError("an ingest task died") from task.exception()
     finally:
+        stopping.cancel()
         for task in tasks:
             task.cancel()
         for task in tasks:

@@ -40,3 +40,24 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .toir .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# What the browser tests need (tests/browser): the Python package playwright, driving Debian's
+# Chromium at /usr/bin/chromium (no browser is ever downloaded). Installs what it can and never
+# fails: without root or apt-get it says so, and tests/browser/conftest.py skips those tests
+# with the reason printed at the end of the run.
+.PHONY: browser-deps
+browser-deps: $(STAMP)
+	@$(BIN)/python -c 'import playwright' 2>/dev/null \
+		|| $(BIN)/python -m pip install --quiet 'playwright>=1.50' \
+		|| echo "browser-deps: pip could not install playwright: browser tests will be skipped"
+	@if [ -x /usr/bin/chromium ]; then \
+		echo "browser-deps: $$(/usr/bin/chromium --version 2>/dev/null)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "browser-deps: installing Debian's chromium (about 30 s)"; \
+		apt-get install -y -q chromium >/dev/null \
+		|| { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; } \
+		|| echo "browser-deps: apt-get could not install chromium: browser tests will be skipped"; \
+	else \
+		echo "browser-deps: no /usr/bin/chromium, and not root with apt-get to install it:" \
+			"browser tests will be skipped (install Debian's chromium package to run them)"; \
+	fi

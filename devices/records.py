@@ -1,11 +1,14 @@
 """The normalised telemetry records every device format is decoded into.
 
-They travel on Kafka as compact JSON objects (one per message), so the stream
-decodes a whole batch with one codec and never sees a device's native format.
+They travel on Kafka as compact JSON: one object per message, or, when a device sent
+several in one message, an array of that device's records in one message (keyed by the
+device as ever), so a batch stays a batch at every hop. The stream decodes a whole batch
+with one codec and never sees a device's native format.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,13 +56,32 @@ def encode(record: Record) -> bytes:
     return orjson.dumps(record)
 
 
+def encode_many(records: Sequence[Record]) -> bytes:
+    """The Kafka value of several records of one device: a JSON array of them."""
+    return orjson.dumps(list(records))
+
+
 class RecordError(ValueError):
     """A Kafka value that is not a well-formed normalised record."""
 
 
+def decode_readings(value: bytes) -> list[Reading]:
+    """The Readings of a Kafka value (one object or an array); RecordError if any is bad."""
+    return [_reading(item) for item in _load_many(value)]
+
+
+def decode_positions(value: bytes) -> list[Position]:
+    """The Positions of a Kafka value (one object or an array); RecordError if any is bad."""
+    return [_position(item) for item in _load_many(value)]
+
+
 def decode_reading(value: bytes) -> Reading:
     """A Reading from its Kafka value; RecordError if it is not one."""
-    reading = Reading(**_load(value))
+    return _reading(_load(value))
+
+
+def _reading(fields: dict[str, Any]) -> Reading:
+    reading = Reading(**fields)
     _require(isinstance(reading.device_id, str), "device_id")
     _require(_is_timestamp(reading.ts_us), "ts_us")
     _require(_optional_number(reading.hours_run), "hours_run")
@@ -71,7 +93,11 @@ def decode_reading(value: bytes) -> Reading:
 
 def decode_position(value: bytes) -> Position:
     """A Position from its Kafka value; RecordError if it is not one."""
-    position = Position(**_load(value))
+    return _position(_load(value))
+
+
+def _position(fields: dict[str, Any]) -> Position:
+    position = Position(**fields)
     _require(isinstance(position.device_id, str), "device_id")
     _require(_is_timestamp(position.ts_us), "ts_us")
     _require(_is_number(position.lat) and _is_number(position.lon), "lat/lon")
@@ -94,6 +120,14 @@ def _load(value: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise RecordError("not a JSON object")
     return data
+
+
+def _load_many(value: bytes) -> list[dict[str, Any]]:
+    data = orjson.loads(value)
+    items = data if isinstance(data, list) else [data]
+    if not items or not all(isinstance(item, dict) for item in items):
+        raise RecordError("not a JSON object or a non-empty array of them")
+    return items
 
 
 def _require(ok: bool, name: str) -> None:

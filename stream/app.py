@@ -11,14 +11,21 @@ import faust
 from kernel import topics
 from kernel.db import create_pool
 from kernel.dlq import DeadLetter
+from kernel.observability import observe_stream
 from kernel.settings import Settings
 from kernel.urls import kafka_bootstrap
+from stream.field import agent as field_agent
 from stream.handlers import PersistHandler
+from stream.health import agent as health_agent
 from stream.persist import BatchExtension, TelemetryWriter
 from stream.repository import prepare_connection
 from stream.rollups.extension import RollupExtension
 from stream.rollups.timers import register_storage_maintenance
+from stream.state.extension import state_extension
+from stream.state.timers import register_silence_check
+from stream.timers import every
 from tickets import agent as tickets_agent
+from tickets.field import agent as tickets_field_agent
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +60,14 @@ def create_app(settings: Settings) -> faust.App:
     writer = TelemetryWriter(pool, batch_extensions(settings))
     send_dead_letters = _dead_letter_sender(app)
     handler = PersistHandler(writer, send_dead_letters)
+    observe_stream(app, handler, pool)
     _register_persist_agents(app, settings, handler)
     register_storage_maintenance(app, pool, settings)
     tickets_agent.register(app, settings, pool, send_dead_letters)
+    field_agent.register(app, settings, pool, send_dead_letters)
+    tickets_field_agent.register(app, settings, pool, send_dead_letters)
+    health_agent.register(app, settings, pool, send_dead_letters)
+    register_silence_check(app, settings)
 
     _register_stats(app, handler)
     return app
@@ -63,7 +75,7 @@ def create_app(settings: Settings) -> faust.App:
 
 def batch_extensions(settings: Settings) -> list[BatchExtension]:
     """What runs inside every telemetry batch's transaction, in order."""
-    return [RollupExtension()]
+    return [RollupExtension(), state_extension(settings)]
 
 
 def _register_persist_agents(app: faust.App, settings: Settings, handler: PersistHandler) -> None:
@@ -95,7 +107,7 @@ def _register_stats(app: faust.App, handler: PersistHandler) -> None:
             dict(c.rejected),
         )
 
-    app.timer(interval=STATS_INTERVAL_S)(log_stats)
+    every(app, STATS_INTERVAL_S, log_stats)
 
 
 def _dead_letter_sender(app: faust.App) -> Any:

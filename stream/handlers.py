@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from devices.records import Position, Reading, decode_position, decode_reading, encode
+from devices.records import Position, Reading, decode_positions, decode_readings, encode
 from kernel import topics
 from kernel.clock import now_us
 from kernel.dlq import DeadLetter, RejectReason
@@ -36,40 +36,41 @@ class PersistHandler:
         self.counters = StreamCounters()
 
     async def handle_readings(self, values: Sequence[bytes]) -> None:
-        rows, letters = _decode_all(values, decode_reading, topics.READINGS)
+        rows, letters = _decode_all(values, decode_readings, topics.READINGS)
         result = await self._writer.write_readings(rows)
-        await self._finish(len(values), rows, result, letters, topics.READINGS)
+        await self._finish(rows, result, letters, topics.READINGS)
 
     async def handle_positions(self, values: Sequence[bytes]) -> None:
-        rows, letters = _decode_all(values, decode_position, topics.POSITIONS)
+        rows, letters = _decode_all(values, decode_positions, topics.POSITIONS)
         result = await self._writer.write_positions(rows)
-        await self._finish(len(values), rows, result, letters, topics.POSITIONS)
+        await self._finish(rows, result, letters, topics.POSITIONS)
 
     async def _finish(
         self,
-        consumed: int,
         rows: Sequence[Reading] | Sequence[Position],
         result: WriteResult[Reading] | WriteResult[Position],
         letters: list[DeadLetter],
         topic: str,
     ) -> None:
+        undecodable = len(letters)
         letters += [_db_rejected(r.row, r.detail, topic) for r in result.rejected]
         if letters:
             await self._send_dead_letters(letters)
-        self.counters.consumed += consumed
+        # Records, not Kafka messages: a device's batch arrives as one message.
+        self.counters.consumed += len(rows) + undecodable
         self.counters.stored += result.stored
         self.counters.duplicates += len(rows) - len(result.rejected) - result.stored
         self.counters.rejected.update(letter.reason.value for letter in letters)
 
 
 def _decode_all(
-    values: Sequence[bytes], decode: Callable[[bytes], RowT], topic: str
+    values: Sequence[bytes], decode: Callable[[bytes], list[RowT]], topic: str
 ) -> tuple[list[RowT], list[DeadLetter]]:
     rows: list[RowT] = []
     letters: list[DeadLetter] = []
     for value in values:
         try:
-            rows.append(decode(value))
+            rows += decode(value)
         except Exception as exc:  # any malformed value is dead-lettered, never fatal
             letters.append(
                 DeadLetter(

@@ -134,7 +134,15 @@ def stream() -> None:
 
 def main() -> None:
     """Entry point of the `toir` console script."""
-    from toir import api_commands, commands  # noqa: F401  # register their commands
+    from toir import (  # noqa: F401  # register their commands
+        api_commands,
+        bench_commands,
+        commands,
+        dashboard_commands,
+        device_commands,
+        engineer_commands,
+        health_commands,
+    )
 
     app(prog_name="toir")
 

@@ -9,27 +9,24 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-# Latest fix per vehicle device, probed through the (device_id, ts) key of each recent
-# partition. Until a latest-state table exists (migration 0004, stream/state), vehicles
-# silent since `since` are left out rather than scanning every partition for them.
+# The newest fix of each vehicle over all its devices, from the latest-state table the
+# stream keeps (telemetry.device_state, migration 0004), and the vehicle's odometer meter.
 LATEST_POSITIONS = """
 SELECT * FROM (
     SELECT DISTINCT ON (d.vehicle_id)
-           d.vehicle_id, v.plate, p.device_id, p.ts, p.lat, p.lon, p.speed_kmh, p.heading,
-           p.ignition, p.odometer_km,
-           CASE WHEN p.ts < %(offline_before)s THEN 'offline'
-                WHEN p.speed_kmh >= %(moving_kmh)s AND p.ignition IS NOT FALSE THEN 'moving'
+           d.vehicle_id, v.plate, st.device_id, st.last_position_at AS ts, st.lat, st.lon,
+           st.speed_kmh, st.heading, st.ignition, m.value AS odometer_km,
+           CASE WHEN st.last_position_at < %(offline_before)s THEN 'offline'
+                WHEN st.speed_kmh >= %(moving_kmh)s AND st.ignition IS NOT FALSE THEN 'moving'
                 ELSE 'stopped' END AS status
     FROM assets.devices d
     JOIN assets.vehicles v ON v.id = d.vehicle_id
-    CROSS JOIN LATERAL (
-        SELECT device_id, ts, lat, lon, speed_kmh, heading, ignition, odometer_km
-        FROM telemetry.positions
-        WHERE device_id = d.id AND ts >= %(since)s
-        ORDER BY ts DESC LIMIT 1
-    ) p
+    JOIN telemetry.device_state st ON st.device_id = d.id AND st.last_position_at IS NOT NULL
+    LEFT JOIN telemetry.meters m
+           ON m.subject_kind = 'vehicle' AND m.subject_id = d.vehicle_id
+          AND m.meter = 'odometer_km'
     WHERE d.vehicle_id > %(after)s
-    ORDER BY d.vehicle_id, p.ts DESC
+    ORDER BY d.vehicle_id, st.last_position_at DESC
 ) latest
 WHERE (%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s::text[]))
   AND (%(min_lat)s::float8 IS NULL OR lat BETWEEN %(min_lat)s AND %(max_lat)s)
@@ -82,8 +79,9 @@ GROUP BY 1, 2
 ORDER BY 1, 2
 """
 
+# One row per device and day (the primary key), so count(*) counts vehicles.
 FLEET_DAYS = """
-SELECT bucket AS day, count(DISTINCT device_id) AS vehicles, sum(distance_km) AS distance_km,
+SELECT bucket AS day, count(*) AS vehicles, sum(distance_km) AS distance_km,
        coalesce(sum(driving_s), 0)::bigint AS driving_s,
        coalesce(sum(ignition_on_s), 0)::bigint AS ignition_on_s,
        sum(engine_hours) AS engine_hours
@@ -97,7 +95,6 @@ LIMIT %s
 
 @dataclass(frozen=True, slots=True)
 class PositionFilter:
-    since: datetime
     offline_before: datetime
     moving_kmh: float
     after_vehicle_id: str = ""
@@ -112,7 +109,6 @@ async def latest_positions(
     conn: psycopg.AsyncConnection, flt: PositionFilter, *, limit: int
 ) -> list[dict[str, Any]]:
     params = {
-        "since": flt.since,
         "offline_before": flt.offline_before,
         "moving_kmh": flt.moving_kmh,
         "after": flt.after_vehicle_id,
@@ -203,6 +199,7 @@ async def fleet_days(
 
 
 async def _dicts(conn: psycopg.AsyncConnection, sql: str, params: Any) -> list[dict[str, Any]]:
-    async with conn.cursor(row_factory=dict_row) as cur:
+    # Binary results: timestamps and floats load without text parsing.
+    async with conn.cursor(row_factory=dict_row, binary=True) as cur:
         await cur.execute(sql, params)
         return await cur.fetchall()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+from pydantic import TypeAdapter
 
 from devices.telemetry import repository
 from devices.telemetry.models import (
@@ -22,7 +23,6 @@ from devices.telemetry.models import (
     BucketStats,
     FleetDay,
     FleetDayPage,
-    MetricStats,
     RawReading,
     ReadingPage,
     Track,
@@ -38,12 +38,18 @@ from kernel.errors import DomainError, Invalid, NotFound
 
 # Vehicles whose last fix is older than this are offline.
 OFFLINE_AFTER = timedelta(minutes=15)
-# How far back the latest-position query looks (see repository.LATEST_POSITIONS).
-LATEST_LOOKBACK = timedelta(days=7)
 BUCKET_WIDTH = {Bucket.HOUR: "hour", Bucket.DAY: "day"}
 BUCKET_STEP = {Bucket.HOUR: timedelta(hours=1), Bucket.DAY: timedelta(days=1)}
 MAX_RANGE = {Bucket.RAW: MAX_RAW_RANGE, Bucket.HOUR: MAX_HOURLY_RANGE, Bucket.DAY: MAX_DAILY_RANGE}
 ONE_US = timedelta(microseconds=1)
+
+
+# Whole lists are validated in one call: the loop then runs in pydantic-core, not Python.
+POSITIONS = TypeAdapter(list[VehiclePosition])
+POINTS = TypeAdapter(list[TrackPoint])
+RAW_READINGS = TypeAdapter(list[RawReading])
+FLEET_DAYS = TypeAdapter(list[FleetDay])
+BUCKETS = TypeAdapter(list[BucketStats])
 
 
 class RangeTooLarge(DomainError):
@@ -77,10 +83,9 @@ async def latest_positions(
     cursor: str | None,
     limit: int,
 ) -> VehiclePositionPage:
-    """The last known position of every vehicle heard from in the last week, by vehicle id."""
+    """The last known position of every vehicle, by vehicle id."""
     now = utcnow()
     flt = PositionFilter(
-        since=now - LATEST_LOOKBACK,
         offline_before=now - OFFLINE_AFTER,
         moving_kmh=MOVING_SPEED_KMH,
         after_vehicle_id=cursor or "",
@@ -88,7 +93,7 @@ async def latest_positions(
         **_bbox_bounds(bbox),
     )
     rows = await repository.latest_positions(conn, flt, limit=limit)
-    items = [VehiclePosition(**row) for row in rows]
+    items = POSITIONS.validate_python(rows)
     return VehiclePositionPage(items=items, next_cursor=_next(items, limit, lambda p: p.vehicle_id))
 
 
@@ -109,7 +114,7 @@ async def track(
     span = time_range(lo=lo, hi=hi, limit=MAX_TRACK_RANGE, what="a track")
     if tolerance_m is None:
         rows = await repository.track(conn, devices, _after(span.lo, cursor), span.hi, limit=limit)
-        points = [TrackPoint(**row) for row in rows]
+        points = POINTS.validate_python(rows)
         return _track(vehicle_id, None, None, points, limit)
     # The whole range is simplified at once (the range limit bounds it), then paged, so
     # every page is a slice of the same simplified line.
@@ -118,7 +123,7 @@ async def track(
         rows[i] for i in simplify([r["lat"] for r in rows], [r["lon"] for r in rows], tolerance_m)
     ]
     after = _after(span.lo, cursor)
-    points = [TrackPoint(**row) for row in kept if row["ts"] >= after][:limit]
+    points = POINTS.validate_python([row for row in kept if row["ts"] >= after][:limit])
     return _track(vehicle_id, tolerance_m, len(rows), points, limit)
 
 
@@ -156,7 +161,7 @@ async def fleet_days(
     lo_day = _floor(span.lo, timedelta(days=1))
     day = timedelta(days=1)
     rows = await repository.fleet_days(conn, _after(lo_day, cursor, day), span.hi, limit=limit)
-    items = [FleetDay(**row) for row in rows]
+    items = FLEET_DAYS.validate_python(rows)
     return FleetDayPage(items=items, next_cursor=_next(items, limit, lambda d: _cursor(d.day)))
 
 
@@ -171,7 +176,7 @@ async def _raw(
 ) -> ReadingPage:
     lo = _after(span.lo, cursor)
     rows = await repository.raw_readings(conn, devices, lo, span.hi, metric=metric, limit=limit)
-    items = [RawReading(**row) for row in rows]
+    items = RAW_READINGS.validate_python(rows)
     return ReadingPage(
         equipment_id=equipment_id,
         bucket=Bucket.RAW,
@@ -210,12 +215,12 @@ async def _bucketed(
 
 
 def _bucket_stats(units: list[dict[str, Any]], stats: list[dict[str, Any]]) -> list[BucketStats]:
-    by_bucket: dict[datetime, dict[str, MetricStats]] = defaultdict(dict)
+    by_bucket: dict[datetime, dict[str, dict[str, Any]]] = defaultdict(dict)
     for row in stats:
-        by_bucket[row["bucket"]][row["metric"]] = MetricStats(
-            count=row["count"], min=row["min"], avg=row["avg"], max=row["max"]
-        )
-    return [BucketStats(**unit, metrics=by_bucket.get(unit["bucket"], {})) for unit in units]
+        by_bucket[row.pop("bucket")][row.pop("metric")] = row
+    for unit in units:
+        unit["metrics"] = by_bucket.get(unit["bucket"], {})
+    return BUCKETS.validate_python(units)
 
 
 def _track(

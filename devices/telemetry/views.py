@@ -43,7 +43,7 @@ async def vehicle_positions(
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=MAX_POSITIONS_PAGE)] = 500,
 ) -> VehiclePositionPage:
-    """The latest position of every vehicle heard from in the last 7 days."""
+    """The latest position of every vehicle (offline: no fix for 15 minutes)."""
     return await telemetry.latest_positions(
         conn=conn, statuses=status, bbox=_bbox(bbox), cursor=cursor, limit=limit
     )

@@ -9,7 +9,7 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
 import psycopg
@@ -19,6 +19,7 @@ from kernel.clock import utcnow
 from kernel.db import connect
 from kernel.migrate import migrate
 from kernel.settings import Settings
+from toir.bench import cpu
 from toir.devstack import EmbeddedStack
 from toir.fleet_registry import register_fleet
 from toir.processes import Progress, ServiceUrls, process_env, running_platform
@@ -46,6 +47,8 @@ class IngestBenchResult:
     stored_msgs_s: float
     latency_p50_s: float
     latency_p99_s: float
+    # Publisher excluded: `toir simulate` exits before the second sample.
+    cpu_pct_of_one_core: dict[str, float]
 
 
 def run_ingest_bench(
@@ -58,11 +61,13 @@ def run_ingest_bench(
             migrate(conn)
         register_fleet(urls.database_url, Fleet(FleetConfig(equipment=devices, vehicles=0)))
         with running_platform(settings, urls, progress):
-            started = utcnow()
+            started, before = utcnow(), cpu.sample()
             published = _publish(settings, urls, rate=rate, duration_s=duration_s, devices=devices)
             progress(f"published {published}; waiting for the pipeline to drain...")
             _wait_drained(urls.database_url, started, published)
-            return _result(urls.database_url, started, rate, duration_s, devices, published)
+            usage = cpu.cpu_percent(before, cpu.sample())
+            result = _result(urls.database_url, started, rate, duration_s, devices, published)
+            return replace(result, cpu_pct_of_one_core=usage)
 
 
 def _publish(
@@ -126,6 +131,7 @@ def _result(
         stored_msgs_s=round(stored / span_s, 1) if span_s else 0.0,
         latency_p50_s=round(float(p50), 3),
         latency_p99_s=round(float(p99), 3),
+        cpu_pct_of_one_core={},
     )
 
 

@@ -58,8 +58,10 @@ def run_loop_bench(
 def _seed(database_url: str, events: int) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
         # Each run starts with no tickets: an open one would absorb the run's events.
-        conn.execute("TRUNCATE tickets.tickets, tickets.history, tickets.outbox, "
-                     "tickets.processed_events, tickets.completions CASCADE")
+        conn.execute(
+            "TRUNCATE tickets.tickets, tickets.history, tickets.outbox, "
+            "tickets.processed_events, tickets.completions CASCADE"
+        )
         conn.execute(
             "INSERT INTO assets.sites (id, name, lat, lon, area) SELECT 'bench-site-' || i, "
             "'Site ' || i, 55.6 + (i %% 10) * 0.03, 37.4 + (i / 10) * 0.05, 'city' "

@@ -1,0 +1,1 @@
+"""Planned preventive maintenance (ППР / PM): plans, due points and MaintenanceDue events."""

@@ -1,0 +1,1 @@
+"""Training the multivariate and failure-risk models from history, and loading them back."""

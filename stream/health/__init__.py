@@ -1,0 +1,1 @@
+"""Equipment health in the stream: anomaly detection on readings, the maintenance plans check."""

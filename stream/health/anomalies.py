@@ -1,0 +1,181 @@
+"""The anomaly agent's work per batch of readings, its checkpoints and model refreshes.
+
+Per batch: decode, map devices to their equipment, reload units another worker may have
+moved on, run the online detectors and the promoted multivariate models, then send an
+AnomalyDetected per opening and record openings and clearings. Events go out before they
+are recorded and a batch is acknowledged only after both, so a crash repeats (never loses)
+an event, and the repeat carries the same event id. Checkpoints are taken between batches
+only (one lock), so a saved state never includes readings whose events were not sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from devices.records import Reading, decode_reading
+from kernel.db import ensure_open
+from kernel.events import AnomalyDetected
+from predictive.settings import HealthSettings
+from predictive.store import ModelStore
+from stream.health import repository
+from stream.health.detection import DetectorSet
+from stream.health.findings import Finding
+from stream.health.multivariate import ModelScorer
+from stream.health.repository import UnitInfo
+from stream.health.units import UnitDirectory
+
+log = logging.getLogger(__name__)
+
+SendEvents = Callable[[Sequence[AnomalyDetected]], Awaitable[None]]
+T = TypeVar("T")
+RETRY_FIRST_DELAY_S = 0.5
+RETRY_MAX_DELAY_S = 15.0
+
+
+@dataclass
+class Counters:
+    readings: int = 0
+    not_equipment: int = 0
+    opened: int = 0
+    cleared: int = 0
+    restored: int = 0
+
+
+class AnomalyHandler:
+    """Detectors, models and the unit directory of one stream worker."""
+
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        health: HealthSettings,
+        send: SendEvents,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._pool = pool
+        self._send = send
+        self._clock = clock
+        self._detectors = DetectorSet(health.detector())
+        self._scorer = ModelScorer(ModelStore(health.models_dir))
+        self._units = UnitDirectory(health.anomaly_unit_cache_s)
+        # Two checkpoints without a reading: this worker may no longer own the unit.
+        self._stale_after_s = 2 * health.anomaly_checkpoint_interval_s
+        self._lock = asyncio.Lock()
+        self.counters = Counters()
+
+    async def handle(self, values: Sequence[bytes]) -> list[Finding]:
+        """Process one batch of Kafka values; the anomalies it opened and cleared."""
+        readings = _decode(values)
+        if not readings:
+            return []
+        async with self._lock:
+            now_s = self._clock()
+            pairs = await self._resolve(readings, now_s)
+            found = self._detectors.update([(i.equipment_id, r) for i, r in pairs], now_s=now_s)
+            found += self._scorer.update(pairs)
+            if found:
+                await self._deliver(found)
+        return found
+
+    async def checkpoint(self) -> int:
+        """Save the state of every unit updated since the last checkpoint; how many."""
+        async with self._lock:
+            rows = self._detectors.checkpoints()
+        if rows:
+            try:
+                await self._once(lambda conn: repository.save_checkpoints(conn, rows))
+            except Exception:
+                self._detectors.forget_dirty(rows)
+                raise
+        c = self.counters
+        log.info(
+            "anomalies: %d readings, %d not of equipment, %d opened, %d cleared, %d units "
+            "(%d restored), %d checkpointed",
+            c.readings,
+            c.not_equipment,
+            c.opened,
+            c.cleared,
+            self._detectors.units,
+            c.restored,
+            len(rows),
+        )
+        return len(rows)
+
+    async def refresh_models(self) -> None:
+        """Load newly promoted multivariate models (no restart needed)."""
+        for name in self._scorer.stale_models(self._scorer.known_models()):
+            model = await asyncio.to_thread(self._scorer.load, name)
+            async with self._lock:
+                self._scorer.install(name, model)
+
+    async def _resolve(
+        self, readings: list[Reading], now_s: float
+    ) -> list[tuple[UnitInfo, Reading]]:
+        missing = self._units.missing([r.device_id for r in readings], now_s=now_s)
+        if missing:
+            found = await self._until_done(lambda conn: repository.units_of(conn, missing))
+            self._units.learn(missing, found, now_s=now_s)
+        pairs = [(info, r) for r in readings if (info := self._units.get(r.device_id))]
+        self.counters.readings += len(readings)
+        self.counters.not_equipment += len(readings) - len(pairs)
+        unit_ids = [info.equipment_id for info, _ in pairs]
+        stale = self._detectors.stale(unit_ids, now_s=now_s, after_s=self._stale_after_s)
+        if stale:
+            saved = await self._until_done(lambda conn: repository.load_checkpoints(conn, stale))
+            self.counters.restored += self._detectors.restore(list(saved.values()))
+        return pairs
+
+    async def _deliver(self, found: list[Finding]) -> None:
+        opened = [f for f in found if f.opened]
+        if opened:
+            await self._send([f.event() for f in opened])
+        await self._until_done(lambda conn: _record(conn, found))
+        self.counters.opened += len(opened)
+        self.counters.cleared += len(found) - len(opened)
+
+    async def _once(self, op: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
+        await ensure_open(self._pool)
+        async with self._pool.connection() as conn:
+            return await op(conn)
+
+    async def _until_done(self, op: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
+        # Holding the batch while the database is away keeps its offsets uncommitted.
+        delay_s = RETRY_FIRST_DELAY_S
+        while True:
+            try:
+                return await self._once(op)
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                log.warning("database unavailable (%s); retrying in %.1f s", exc, delay_s)
+                await asyncio.sleep(delay_s)
+                delay_s = min(delay_s * 2, RETRY_MAX_DELAY_S)
+
+
+async def _record(conn: psycopg.AsyncConnection, found: list[Finding]) -> None:
+    async with conn.transaction():
+        opened = [f.row() for f in found if f.opened]
+        cleared = [f.row() for f in found if not f.opened]
+        if opened:
+            await repository.record_opened(conn, opened)
+        if cleared:
+            await repository.record_cleared(conn, cleared)
+
+
+def _decode(values: Sequence[bytes]) -> list[Reading]:
+    """The readings of a batch; a bad value is skipped (persistence dead-letters it)."""
+    readings = []
+    for value in values:
+        try:
+            reading = decode_reading(value)
+        except (ValueError, TypeError):
+            continue
+        if reading.metrics:
+            readings.append(reading)
+    return readings

@@ -1,0 +1,161 @@
+"""Online detectors of a stream worker: one per metric set, units checkpointed one by one.
+
+A unit belongs to the set of the metrics it has ever reported (a reading that lacks one
+scores NaN there); a unit reporting a new metric moves to the larger set and starts afresh
+in it. Readings of all units of a set go through one vectorised `update_batch`.
+
+Per-unit checkpoints make rebalancing safe: a unit this worker has not touched for a while
+(or never) is reloaded from the database if the saved state is newer than its own, and only
+units updated since the last checkpoint are saved, never going backwards in time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from devices.records import Reading
+from predictive.online.config import DetectorConfig
+from predictive.online.detector import STATE_FORMAT, OnlineDetector
+from stream.health.findings import Finding
+from stream.health.repository import Checkpoint
+
+MetricSet = tuple[str, ...]
+NAN = float("nan")
+
+
+class DetectorSet:
+    """The detectors of this worker and the bookkeeping of their units."""
+
+    def __init__(self, config: DetectorConfig) -> None:
+        self._config = config
+        self._detectors: dict[MetricSet, OnlineDetector] = {}
+        self._set_of: dict[str, MetricSet] = {}
+        self._names_of: dict[str, frozenset[str]] = {}
+        self._last_ts_us: dict[str, int] = {}
+        self._touched_s: dict[str, float] = {}
+        self._dirty: set[str] = set()
+
+    def stale(self, unit_ids: Sequence[str], *, now_s: float, after_s: float) -> list[str]:
+        """Units never seen here, or not for after_s: another worker may have moved them on."""
+        touched = self._touched_s
+        return [u for u in dict.fromkeys(unit_ids) if now_s - touched.get(u, -1e18) > after_s]
+
+    def restore(self, checkpoints: Sequence[Checkpoint]) -> int:
+        """Take saved states newer than what this worker holds; how many were taken."""
+        usable = [
+            c
+            for c in checkpoints
+            if c.format == STATE_FORMAT
+            and c.regimes == self._config.regimes
+            and c.last_ts_us > self._last_ts_us.get(c.unit_id, -1)
+        ]
+        by_set: dict[MetricSet, list[Checkpoint]] = {}
+        for checkpoint in usable:
+            by_set.setdefault(checkpoint.metric_set, []).append(checkpoint)
+        for names, group in by_set.items():
+            self._merge(names, {c.unit_id: c.state for c in group})
+            for c in group:
+                self._place(c.unit_id, names)
+                self._last_ts_us[c.unit_id] = c.last_ts_us
+        return len(usable)
+
+    def update(self, readings: Sequence[tuple[str, Reading]], *, now_s: float) -> list[Finding]:
+        """Score and learn (unit id, reading) pairs; the anomalies opened and cleared."""
+        groups: dict[MetricSet, list[tuple[str, Reading]]] = {}
+        for unit_id, reading in readings:
+            groups.setdefault(self._metric_set(unit_id, reading), []).append((unit_id, reading))
+        found: list[Finding] = []
+        for names, group in groups.items():
+            found += self._update_set(names, group, now_s)
+        return sorted(found, key=lambda f: f.ts_us)
+
+    def checkpoints(self) -> list[Checkpoint]:
+        """The state of every unit updated since the last call."""
+        dirty, self._dirty = self._dirty, set()
+        rows: list[Checkpoint] = []
+        for names, detector in self._detectors.items():
+            mine = [u for u in dirty if self._set_of.get(u) == names]
+            if mine:
+                rows += _unit_checkpoints(names, detector.to_dict(), mine)
+        return rows
+
+    def forget_dirty(self, rows: Sequence[Checkpoint]) -> None:
+        """Mark units dirty again (their checkpoint could not be saved)."""
+        self._dirty.update(r.unit_id for r in rows)
+
+    @property
+    def units(self) -> int:
+        return len(self._set_of)
+
+    def _metric_set(self, unit_id: str, reading: Reading) -> MetricSet:
+        # A set comparison in C: this runs for every reading.
+        if reading.metrics.keys() <= self._names_of.get(unit_id, frozenset()):
+            return self._set_of[unit_id]
+        grown = tuple(sorted({*self._set_of.get(unit_id, ()), *reading.metrics}))
+        self._place(unit_id, grown)
+        return grown
+
+    def _place(self, unit_id: str, names: MetricSet) -> None:
+        self._set_of[unit_id] = names
+        self._names_of[unit_id] = frozenset(names)
+
+    def _update_set(
+        self, names: MetricSet, group: list[tuple[str, Reading]], now_s: float
+    ) -> list[Finding]:
+        if not names:
+            return []
+        detector = self._detectors.get(names)
+        if detector is None:
+            detector = self._detectors[names] = OnlineDetector(names, self._config)
+        unit_ids = [unit_id for unit_id, _ in group]
+        values = np.array(
+            [[r.metrics.get(name, NAN) for name in names] for _, r in group], dtype=np.float64
+        )
+        ts_us = np.fromiter((r.ts_us for _, r in group), dtype=np.int64, count=len(group))
+        running = np.fromiter(
+            (r.running is not False for _, r in group), dtype=np.bool_, count=len(group)
+        )
+        events = detector.update_batch(unit_ids, ts_us, values, running)
+        for unit_id, reading in group:
+            self._last_ts_us[unit_id] = max(self._last_ts_us.get(unit_id, -1), reading.ts_us)
+            self._touched_s[unit_id] = now_s
+        self._dirty.update(unit_ids)
+        return [Finding.of(event) for event in events]
+
+    def _merge(self, names: MetricSet, states: dict[str, dict[str, Any]]) -> None:
+        """Put units' saved states into the set's detector (replacing what it held of them)."""
+        existing = self._detectors.get(names) or OnlineDetector(names, self._config)
+        data = existing.to_dict()
+        unit_ids: list[str] = data["state"]["unit_ids"]
+        arrays: dict[str, list[Any]] = data["state"]["arrays"]
+        row_of = {unit_id: row for row, unit_id in enumerate(unit_ids)}
+        for unit_id, state in states.items():
+            row = row_of.get(unit_id)
+            if row is None:
+                unit_ids.append(unit_id)
+                for name, values in arrays.items():
+                    values.append(state[name])
+            else:
+                for name, values in arrays.items():
+                    values[row] = state[name]
+        # The running settings win over those saved: an operator's change takes effect.
+        data["config"] = self._config.to_dict()
+        self._detectors[names] = OnlineDetector.from_dict(data)
+
+
+def _unit_checkpoints(
+    names: MetricSet, data: dict[str, Any], unit_ids: list[str]
+) -> list[Checkpoint]:
+    state = data["state"]
+    row_of = {unit_id: row for row, unit_id in enumerate(state["unit_ids"])}
+    regimes = DetectorConfig.from_dict(data["config"]).regimes
+    rows = []
+    for unit_id in sorted(unit_ids):
+        row = row_of[unit_id]
+        unit_state = {name: values[row] for name, values in state["arrays"].items()}
+        last_us = int(unit_state["last_ts_us"])
+        rows.append(Checkpoint(unit_id, names, data["format"], regimes, last_us, unit_state))
+    return rows

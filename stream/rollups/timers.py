@@ -1,0 +1,29 @@
+"""Wiring of the storage upkeep into the faust app."""
+
+from __future__ import annotations
+
+import faust
+from psycopg_pool import AsyncConnectionPool
+
+from kernel.settings import Settings
+from stream.rollups.storage import run_storage_maintenance
+
+# Partitions exist `partitions_ahead_days` ahead, so hourly is far more often than needed;
+# it keeps retention within an hour of its horizon.
+STORAGE_MAINTENANCE_INTERVAL_S = 3600.0
+
+
+def register_storage_maintenance(
+    app: faust.App, pool: AsyncConnectionPool, settings: Settings
+) -> None:
+    """Run the storage upkeep once when the worker starts, then every hour."""
+    ahead_days = settings.partitions_ahead_days
+
+    async def at_start() -> None:
+        await run_storage_maintenance(pool=pool, ahead_days=ahead_days)
+
+    async def every_hour() -> None:
+        await run_storage_maintenance(pool=pool, ahead_days=ahead_days)
+
+    app.task(at_start)
+    app.timer(interval=STORAGE_MAINTENANCE_INTERVAL_S, name="storage_maintenance")(every_hour)

@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/toir demo
 
-test: lint typecheck
+test: lint typecheck browser-deps
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/toir demo
 
-test: lint typecheck browser-deps
+test: browser-deps lint typecheck
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

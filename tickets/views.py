@@ -14,6 +14,7 @@ from tickets.api.deps import ConnDep, CurrentUser, PlannerUser
 from tickets.domain.lifecycle import Action, Status
 from tickets.escalation import follow_up
 from tickets.field.presence import check_presence, refuse_overlapping_work
+from tickets.idempotency import IdempotentRoute
 from tickets.models import (
     ActionIn,
     HistoryEntry,
@@ -27,7 +28,7 @@ from tickets.models import (
 from tickets.repository import TicketFilter
 from tickets.service import ActorRef
 
-router = APIRouter(prefix="/tickets", tags=["tickets"])
+router = APIRouter(prefix="/tickets", tags=["tickets"], route_class=IdempotentRoute)
 
 
 @router.get("", response_model=TicketPage)

@@ -4,11 +4,14 @@ the stream settings for readings a fraction of a second apart, and what to count
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import datetime
 
 import psycopg
 
+from devices.simulator.equipment import EquipmentKind
 from devices.simulator.faults import FaultKind, FaultSpec
+from devices.simulator.fleet import Fleet
 from predictive.plans import service as plans
 from predictive.plans.models import PlanCreate, TargetKind
 from predictive.settings import demo_environment
@@ -34,21 +37,22 @@ def demo_fault(equipment_id: str, *, starts_at_us: int) -> FaultSpec:
     return FaultSpec(FaultKind.OVERHEATING, equipment_id, starts_at_us, FAULT_RAMP_S)
 
 
-def add_demo_plans(database_url: str, equipment_id: str) -> list[int]:
-    """Two plans on one unit: daily with a day's notice (due at the first check) and one
-    every few seconds of running (due mid-run while the unit runs); their ids."""
+def add_demo_plans(database_url: str, fleet: Fleet) -> list[int]:
+    """Two plans, their ids: a daily inspection of the first unit with a day's notice (due
+    at the first check), and lubrication every 18 s of running for the fleet's most common
+    pump model (pumps run most of the day, so one of them falls due mid-run)."""
     daily = PlanCreate(
         name="Daily inspection",
         target_kind=TargetKind.EQUIPMENT,
-        target_id=equipment_id,
+        target_id=fleet.equipment[0].id,
         work_type="inspection",
         every_days=1,
         lead_days=1.0,
     )
     running = PlanCreate(
         name="Lubrication (demo: every 18 s of running)",
-        target_kind=TargetKind.EQUIPMENT,
-        target_id=equipment_id,
+        target_kind=TargetKind.EQUIPMENT_MODEL,
+        target_id=_busiest_model(fleet),
         every_hours_run=DEMO_HOURS_INTERVAL,
     )
 
@@ -60,6 +64,12 @@ def add_demo_plans(database_url: str, equipment_id: str) -> list[int]:
             ]
 
     return asyncio.run(create())
+
+
+def _busiest_model(fleet: Fleet) -> str:
+    pumps = [u.model for u in fleet.equipment if u.kind is EquipmentKind.PUMP]
+    models = pumps or [u.model for u in fleet.equipment]
+    return Counter(models).most_common(1)[0][0]
 
 
 def count_anomalies(database_url: str, since: datetime) -> int:

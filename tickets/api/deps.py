@@ -24,7 +24,9 @@ async def _connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection
         yield conn
 
 
-ConnDep = Annotated[psycopg.AsyncConnection, Depends(_connection)]
+# Function scope: the transaction commits before the response is sent, so a client that
+# reads right after an action sees it, and a failed commit is an error, not a 200.
+ConnDep = Annotated[psycopg.AsyncConnection, Depends(_connection, scope="function")]
 
 
 async def _current_user(

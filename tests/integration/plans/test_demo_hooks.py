@@ -8,21 +8,24 @@ from datetime import timedelta
 
 import psycopg
 
+from devices.simulator.fleet import Fleet, FleetConfig
 from kernel.clock import utcnow
 from kernel.events import MaintenanceDue
 from predictive.plans.due import check_due
 from stream.health.demo_hooks import add_demo_plans, count_anomalies, count_maintenance_due
+from toir.fleet_registry import register_fleet
 
 
 def test_the_demo_plans_fall_due_and_are_counted(database_url: str) -> None:
     started = utcnow() - timedelta(seconds=1)
+    fleet = Fleet(FleetConfig(equipment=6, vehicles=0, seed=1))
+    register_fleet(database_url, fleet)
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("INSERT INTO assets.equipment (id, kind) VALUES ('eq-demo', 'pump')")
         conn.execute(
             "INSERT INTO predictive.anomalies (equipment_id, kind, opened_at, severity, score, "
-            "event_id) VALUES ('eq-demo', 'spike', now(), 'high', 20, 'e1')"
+            "event_id) VALUES ('eq-0001', 'spike', now(), 'high', 20, 'e1')"
         )
-    add_demo_plans(database_url, "eq-demo")
+    add_demo_plans(database_url, fleet)
 
     async def check() -> list[MaintenanceDue]:
         async def send(events: Sequence[MaintenanceDue]) -> None:

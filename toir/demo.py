@@ -6,15 +6,22 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from devices.simulator.fleet import Fleet, FleetConfig
 from devices.simulator.run import SimulationReport, run_simulation
-from kernel.clock import utcnow
+from kernel.clock import now_us, utcnow
 from kernel.db import connect
 from kernel.migrate import migrate
 from kernel.settings import Settings
 from kernel.urls import parse_mqtt_url
+from stream.health.demo_hooks import (
+    add_demo_plans,
+    count_anomalies,
+    count_maintenance_due,
+    demo_environment,
+    demo_fault,
+)
 from tickets.field.demo import field_counts
 from toir.accounting import consumer_lag, dead_letters, ingested, stored_rows
 from toir.demo_tickets import ticket_counts
@@ -51,6 +58,8 @@ class DemoSummary:
     tickets_opened: int = 0
     tickets_assigned: int = 0
     notifications_delivered: int = 0
+    anomalies_detected: int = 0
+    maintenance_due: int = 0
     visits: int = 0
     tickets_on_site: int = 0
 
@@ -64,8 +73,20 @@ def run_demo(settings: Settings, options: DemoOptions, progress: Progress) -> De
         urls = ServiceUrls(stack.database_url, stack.mqtt_url, stack.kafka_url)
         fleet = Fleet(FleetConfig(options.equipment, options.vehicles, options.seed))
         _prepare_database(urls.database_url, fleet)
-        with running_platform(settings, urls, progress, **DEMO_ENV):
+        add_demo_plans(urls.database_url, fleet)
+        fleet = _with_fault(fleet, options)
+        health_env = {k.removeprefix("TOIR_").lower(): v for k, v in demo_environment().items()}
+        with running_platform(settings, urls, progress, **DEMO_ENV, **health_env):
             return _simulate_and_account(urls, fleet, options, progress, settings)
+
+
+def _with_fault(fleet: Fleet, options: DemoOptions) -> Fleet:
+    """The same fleet with one unit overheating a third of the way into the run."""
+    if not fleet.equipment:
+        return fleet
+    starts_at_us = now_us() + int(options.duration_s / 3 * 1_000_000)
+    fault = demo_fault(fleet.equipment[0].id, starts_at_us=starts_at_us)
+    return Fleet(replace(fleet.config, faults=(fault,)))
 
 
 def _prepare_database(database_url: str, fleet: Fleet) -> None:
@@ -104,6 +125,8 @@ def _simulate_and_account(
         accounted=stored == published - rejected.total(),
         **ticket_counts(urls.database_url, since=started),
         **field_counts(urls.database_url, since=started),
+        anomalies_detected=count_anomalies(urls.database_url, started),
+        maintenance_due=count_maintenance_due(urls.database_url, started),
     )
 
 

@@ -16,7 +16,7 @@ from predictive.equipment_health.views import router as equipment_health_router
 from predictive.plans.views import router as plans_router
 from stream.state.views import router as state_router
 from tickets.api.errors import install_error_handlers
-from tickets.api.limits import install_limits_and_probes
+from tickets.api.limits import ApiLimitSettings, install_limits_and_probes
 from tickets.batch_views import router as batch_router
 from tickets.candidates_views import router as candidates_router
 from tickets.engineers.views import router as engineers_router
@@ -31,8 +31,9 @@ from tickets.webhooks.views import router as webhooks_router
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The FastAPI application with every router, its pool opened in the lifespan."""
+def create_app(settings: Settings, limits: ApiLimitSettings | None = None) -> FastAPI:
+    """The FastAPI application with every router, its pool opened in the lifespan
+    (`limits` defaults to the TOIR_API_* environment)."""
     assert settings.database_url
     pool = create_pool(settings.database_url, max_size=settings.api_pool_size, name="api")
 
@@ -48,7 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.pool = pool
     app.state.settings = settings
     install_error_handlers(app)
-    install_limits_and_probes(app)
+    install_limits_and_probes(app, limits)
     app.include_router(api_router())
     install_web(app, api_prefix=API_PREFIX)
     return app

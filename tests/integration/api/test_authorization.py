@@ -16,9 +16,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from kernel.settings import Settings
 from tests.integration.api.conftest import TokenFactory, bearer
-from tickets.api.app import API_PREFIX
+from tickets.api.app import API_PREFIX, create_app
 from tickets.api.deps import _connection
+from tickets.api.limits import ApiLimitSettings
 from tickets.users.models import Role
 
 ADMIN, PLANNER, ENGINEER, DEVICE_ADMIN = Role.ADMIN, Role.PLANNER, Role.ENGINEER, Role.DEVICE_ADMIN
@@ -244,6 +246,16 @@ def _roll_back_every_request(app: FastAPI) -> None:
                 await conn.rollback()
 
     app.dependency_overrides[_connection] = connection
+
+
+@pytest.fixture
+def client(database_url: str) -> Iterator[TestClient]:
+    """The API with its rate limits off: this test sends hundreds of requests from one
+    address in a few seconds (tests/integration/security covers the limits)."""
+    no_limits = ApiLimitSettings(api_rate_per_s=0, api_ip_rate_per_s=0)
+    app = create_app(Settings(database_url=database_url, api_pool_size=2), no_limits)
+    with TestClient(app) as test_client:
+        yield test_client
 
 
 @pytest.fixture

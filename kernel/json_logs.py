@@ -6,30 +6,15 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Final
 
 import orjson
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # `scheme://user:password@host`: the password part, up to the `@` that ends user info.
 _URL_PASSWORD: Final = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+(?=@)", re.I)
 REDACTED: Final = "***"
 # Attributes every LogRecord has; anything else was passed in `extra=` and is kept.
 _STANDARD_ATTRS: Final = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
-
-
-class LogFormat(StrEnum):
-    TEXT = "text"
-    JSON = "json"
-
-
-class LogSettings(BaseSettings):
-    """How logs are written (to move into kernel.settings.Settings)."""
-
-    model_config = SettingsConfigDict(env_prefix="TOIR_", extra="ignore")
-
-    log_format: LogFormat = LogFormat.TEXT
 
 
 def redact_secrets(text: str) -> str:

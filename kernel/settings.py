@@ -15,6 +15,11 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"  # one object per line, for a log shipper
+
+
 class SettingsError(Exception):
     """A setting is invalid; the message names the variable and the reason."""
 
@@ -36,6 +41,7 @@ class Settings(BaseSettings):
     env: Environment = Environment.DEV
     data_dir: Path = Path(".toir")
     log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.TEXT
 
     database_url: str | None = None
     mqtt_url: str | None = None

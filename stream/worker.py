@@ -20,5 +20,10 @@ def run_worker(settings: Settings) -> None:
     )
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = create_app(settings)
-    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
+    # The process's logging (format, secrets filter) is set up already; faust's own set-up
+    # would replace it with a coloured console handler.
+    worker = faust.Worker(
+        app, loglevel=settings.log_level.lower(), quiet=True, override_logging=False
+    )
+    worker.spinner = None  # it writes terminal escapes into the log, even when not a tty
     worker.execute_from_commandline()

@@ -36,6 +36,7 @@ def api() -> None:
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's loggers propagate to ours: one format, secrets filtered
         timeout_graceful_shutdown=5,
     )
 

@@ -38,7 +38,7 @@ def _readable_errors() -> Iterator[None]:
 def _settings() -> Settings:
     with _readable_errors():
         settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     # SIGTERM unwinds like Ctrl-C, so every `with` block stops what it started.
     signal.signal(signal.SIGTERM, _raise_interrupt)
     return settings

@@ -1,5 +1,5 @@
-"""A short run of the whole platform with passwords in every URL and DEBUG logging:
-no log line of any process contains a password."""
+"""A short run of the whole platform with passwords in every URL and DEBUG logging in
+JSON: no log line of any process contains a password, and every line is a JSON object."""
 
 from __future__ import annotations
 
@@ -57,7 +57,12 @@ def test_no_password_reaches_any_log(
         urls = ServiceUrls(database_url_with_password, mqtt_url, kafka_url)
         api_port = free_tcp_port()
         env = process_env(
-            urls, tmp_path, log_level="DEBUG", ingest_http_port="0", api_port=str(api_port)
+            urls,
+            tmp_path,
+            log_level="DEBUG",
+            log_format="json",
+            ingest_http_port="0",
+            api_port=str(api_port),
         )
         processes = [
             ToirProcess(c, env, tmp_path / f"{c}.log") for c in ("stream", "ingest", "api")
@@ -70,6 +75,8 @@ def test_no_password_reaches_any_log(
             for process in processes:
                 process.stop()
     logs = {p.log_path.name: p.log_path.read_text(errors="replace") for p in processes}
+    for name, text in logs.items():
+        _assert_json_lines(name, text)
     # What each process logged shows it worked with these URLs (or failed, for the CLI).
     assert "MQTT connected" in logs["ingest.log"]
     assert "StreamSensor" in logs["stream.log"]
@@ -79,6 +86,16 @@ def test_no_password_reaches_any_log(
     for name, text in logs.items():
         for secret in (PG_PASSWORD, MQTT_PASSWORD):
             assert secret not in text, f"{name} logs a password"
+
+
+def _assert_json_lines(name: str, text: str) -> None:
+    """Every line a structured entry, so a log shipper loses none of them."""
+    for line in filter(None, text.splitlines()):
+        try:
+            entry = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            pytest.fail(f"{name}: not a JSON line: {line[:200]}")
+        assert {"ts", "level", "logger", "message"} <= entry.keys(), f"{name}: {line[:200]}"
 
 
 def _failing_command(database_url: str) -> str:

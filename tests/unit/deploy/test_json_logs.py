@@ -8,6 +8,8 @@ import orjson
 import pytest
 
 from kernel.json_logs import RedactSecrets, json_formatter, redact_secrets
+from kernel.logs import configure_logging
+from kernel.settings import LogFormat
 
 
 @pytest.mark.parametrize(
@@ -53,3 +55,21 @@ def test_the_filter_redacts_text_log_lines_too() -> None:
     record = _record("using %s", "mqtt://ingest:hunter2@broker:1883")
     assert RedactSecrets().filter(record)
     assert record.getMessage() == "using mqtt://ingest:***@broker:1883"
+
+
+@pytest.mark.parametrize("log_format", list(LogFormat))
+def test_the_root_handler_redacts_every_logger_in_the_chosen_format(
+    log_format: LogFormat, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = logging.root.handlers[:], logging.root.level
+    try:
+        configure_logging("INFO", log_format)
+        logging.getLogger("aiokafka.somewhere").warning("dial kafka://u:hunter2@k1:9092")
+    finally:
+        logging.root.handlers[:], logging.root.level = saved
+    line = capsys.readouterr().err.strip()
+    assert "hunter2" not in line and "u:***@k1" in line
+    if log_format is LogFormat.JSON:
+        assert orjson.loads(line)["logger"] == "aiokafka.somewhere"
+    else:
+        assert line.endswith("WARNING aiokafka.somewhere: dial kafka://u:***@k1:9092")

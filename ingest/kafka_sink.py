@@ -7,9 +7,11 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
 
-from devices.records import Position, Record, encode, encode_many
+from devices.records import Record, encode
+from ingest.packing import PartitionMap, pack_records, topic_of
 from kernel import topics
 from kernel.dlq import DeadLetter
+from kernel.urls import kafka_client_options
 
 LINGER_MS = 5
 MAX_BATCH_BYTES = 512 * 1024
@@ -17,14 +19,15 @@ REQUEST_TIMEOUT_MS = 15_000
 
 
 class KafkaSink:
-    """Sends records keyed by device id; each send returns a future to await before acking."""
+    """Sends records (packed per partition, or one by one, each keyed by its device) and dead
+    letters; each send returns a future to await before acknowledging what it carried."""
 
-    def __init__(self, bootstrap: str, *, pack_batches: bool = False) -> None:
-        # Off until every consumer of the telemetry topics decodes arrays
-        # (devices.records.decode_readings / decode_positions): see docs/benchmarks.md.
+    def __init__(self, kafka_url: str, *, pack_batches: bool = True) -> None:
+        # Packing off sends every record as a Kafka message of its own (as before packing).
         self._pack_batches = pack_batches
+        self._partitions = PartitionMap()
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
+            **kafka_client_options(kafka_url),
             acks="all",
             linger_ms=LINGER_MS,
             max_batch_size=MAX_BATCH_BYTES,
@@ -38,13 +41,21 @@ class KafkaSink:
         await self._producer.stop()
 
     async def send_records(self, records: Sequence[Record]) -> list[asyncio.Future[object]]:
+        """One Kafka message per record."""
         return [await self._send_record(record) for record in records]
 
-    async def send_packs(self, packs: Sequence[Sequence[Record]]) -> list[asyncio.Future[object]]:
-        """Send each pack (records of one device and kind) as one Kafka message."""
+    async def send_batch(self, records: Sequence[Record]) -> list[asyncio.Future[object]]:
+        """A batch's records, packed: one Kafka message per partition (see ingest.packing)."""
         if not self._pack_batches:
-            return [await self._send_record(record) for pack in packs for record in pack]
-        return [await self._send_pack(pack) for pack in packs]
+            return await self.send_records(records)
+        for topic in {topic_of(record) for record in records}:
+            self._partitions.update(topic, await self._producer.partitions_for(topic))
+        return [
+            await self._producer.send(
+                pack.topic, value=pack.value(), key=pack.key(), partition=pack.partition
+            )
+            for pack in pack_records(records, self._partitions.partition)
+        ]
 
     async def send_dead_letters(
         self, letters: Sequence[DeadLetter]
@@ -56,19 +67,8 @@ class KafkaSink:
             for letter in letters
         ]
 
-    async def _send_pack(self, pack: Sequence[Record]) -> asyncio.Future[object]:
-        if len(pack) == 1:
-            return await self._send_record(pack[0])
-        first = pack[0]
-        topic = topics.POSITIONS if isinstance(first, Position) else topics.READINGS
-        future: asyncio.Future[object] = await self._producer.send(
-            topic, value=encode_many(pack), key=first.device_id.encode()
-        )
-        return future
-
     async def _send_record(self, record: Record) -> asyncio.Future[object]:
-        topic = topics.POSITIONS if isinstance(record, Position) else topics.READINGS
         future: asyncio.Future[object] = await self._producer.send(
-            topic, value=encode(record), key=record.device_id.encode()
+            topic_of(record), value=encode(record), key=record.device_id.encode()
         )
         return future

@@ -17,7 +17,7 @@ from kernel.db import create_pool
 from kernel.kafka import ensure_topics
 from kernel.observability import observe_ingest
 from kernel.settings import Settings
-from kernel.urls import kafka_bootstrap, parse_mqtt_url
+from kernel.urls import parse_mqtt_url
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +30,9 @@ async def run_ingest(
     """Run the MQTT → Kafka bridge and the OsmAnd HTTP receiver until `stop` is set."""
     assert settings.database_url and settings.mqtt_url and settings.kafka_url
     http = http or load_http_settings()
-    bootstrap = kafka_bootstrap(settings.kafka_url)
-    await ensure_topics(bootstrap, partitions=settings.kafka_partitions)
+    await ensure_topics(settings.kafka_url, partitions=settings.kafka_partitions)
     pool = create_pool(settings.database_url, max_size=2, name="ingest")
-    sink = KafkaSink(bootstrap)
+    sink = KafkaSink(settings.kafka_url)
     source = MqttSource(
         parse_mqtt_url(settings.mqtt_url),
         client_id=settings.mqtt_client_id,

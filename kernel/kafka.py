@@ -9,13 +9,14 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from kernel import topics
+from kernel.urls import kafka_client_options
 
 log = logging.getLogger(__name__)
 
 
-async def ensure_topics(bootstrap: str, *, partitions: int) -> None:
+async def ensure_topics(kafka_url: str, *, partitions: int) -> None:
     """Create the platform's topics that do not exist yet (idempotent)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka_client_options(kafka_url))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

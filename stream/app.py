@@ -13,11 +13,12 @@ from kernel.db import create_pool
 from kernel.dlq import DeadLetter
 from kernel.observability import observe_stream
 from kernel.settings import Settings
-from kernel.urls import kafka_bootstrap
+from kernel.urls import kafka_bootstrap, kafka_tls_context, kafka_uses_tls
 from stream.field import agent as field_agent
 from stream.handlers import PersistHandler
 from stream.health import agent as health_agent
 from stream.persist import BatchExtension, TelemetryWriter
+from stream.platform import agent as platform_agent
 from stream.repository import prepare_connection
 from stream.rollups.extension import RollupExtension
 from stream.rollups.timers import register_storage_maintenance
@@ -39,6 +40,7 @@ def create_app(settings: Settings) -> faust.App:
     app = faust.App(
         settings.stream_group_id,
         broker=f"kafka://{kafka_bootstrap(settings.kafka_url)}",
+        broker_credentials=_broker_credentials(settings.kafka_url),
         value_serializer="raw",
         key_serializer="raw",
         web_enabled=False,
@@ -68,9 +70,14 @@ def create_app(settings: Settings) -> faust.App:
     tickets_field_agent.register(app, settings, pool, send_dead_letters)
     health_agent.register(app, settings, pool, send_dead_letters)
     register_silence_check(app, settings)
+    platform_agent.register(app, settings, pool)
 
     _register_stats(app, handler)
     return app
+
+
+def _broker_credentials(kafka_url: str) -> faust.SSLCredentials | None:
+    return faust.SSLCredentials(kafka_tls_context()) if kafka_uses_tls(kafka_url) else None
 
 
 def batch_extensions(settings: Settings) -> list[BatchExtension]:

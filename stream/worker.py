@@ -8,16 +8,13 @@ import faust
 
 from kernel.kafka import ensure_topics
 from kernel.settings import Settings
-from kernel.urls import kafka_bootstrap
 from stream.app import create_app
 
 
 def run_worker(settings: Settings) -> None:
     """Create the topics if needed, then run the worker until SIGINT/SIGTERM."""
     assert settings.kafka_url
-    asyncio.run(
-        ensure_topics(kafka_bootstrap(settings.kafka_url), partitions=settings.kafka_partitions)
-    )
+    asyncio.run(ensure_topics(settings.kafka_url, partitions=settings.kafka_partitions))
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = create_app(settings)
     # The process's logging (format, secrets filter) is set up already; faust's own set-up

@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from kernel import topics
 from kernel.dlq import reason_of
-from kernel.urls import kafka_bootstrap
+from kernel.urls import kafka_client_options
 
 POLL_MS = 500
 IDLE_POLLS = 2
@@ -45,9 +45,7 @@ class TopicScan:
 
 async def scan(kafka_url: str, topic: str, *, since_ms: int = 0) -> TopicScan:
     """Read a whole topic; count records produced at or after `since_ms` (and by DLQ reason)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka_bootstrap(kafka_url), enable_auto_commit=False
-    )
+    consumer = AIOKafkaConsumer(**kafka_client_options(kafka_url), enable_auto_commit=False)
     await consumer.start()
     try:
         parts = [TopicPartition(topic, p) for p in await _partitions(consumer, topic)]
@@ -102,7 +100,7 @@ async def consumer_lag(kafka_url: str, group_id: str, ends: dict[TopicPartition,
     # A consumer in the group that never subscribes only reads the committed offsets
     # (OffsetFetch); it never joins, so it does not disturb the running workers.
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka_bootstrap(kafka_url), group_id=group_id, enable_auto_commit=False
+        **kafka_client_options(kafka_url), group_id=group_id, enable_auto_commit=False
     )
     await consumer.start()
     try:

@@ -16,7 +16,6 @@ from kernel.db import ensure_open
 from kernel.dlq import DeadLetter
 from kernel.events import DomainEvent
 from kernel.settings import Settings
-from kernel.urls import kafka_bootstrap
 from predictive.plans.due import check_due
 from predictive.settings import HealthSettings, load_health_settings
 from stream.health.anomalies import AnomalyHandler
@@ -62,7 +61,7 @@ def register(
 def _consumer_settings(settings: Settings, health: HealthSettings) -> ConsumerSettings:
     assert settings.kafka_url
     return ConsumerSettings(
-        bootstrap=kafka_bootstrap(settings.kafka_url),
+        kafka_url=settings.kafka_url,
         group_id=f"{settings.stream_group_id}{GROUP_SUFFIX}",
         batch_size=health.anomaly_batch_size,
         batch_wait_s=health.anomaly_batch_wait_s,

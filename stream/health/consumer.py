@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer
 
 from kernel import topics
+from kernel.urls import kafka_client_options
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ RESTART_DELAY_S = 5.0
 class ConsumerSettings:
     """Where to read and how to batch; timeouts as the faust app's own (Tansu needs short)."""
 
-    bootstrap: str
+    kafka_url: str  # kafka:// or kafkas://
     group_id: str
     batch_size: int
     batch_wait_s: float
@@ -73,7 +74,7 @@ def _consumer(settings: ConsumerSettings) -> AIOKafkaConsumer:
     session_ms = int(settings.session_timeout_s * 1000)
     return AIOKafkaConsumer(
         topics.READINGS,
-        bootstrap_servers=settings.bootstrap,
+        **kafka_client_options(settings.kafka_url),
         group_id=settings.group_id,
         enable_auto_commit=False,
         # As the stream app: a new group starts from what the topic still holds.

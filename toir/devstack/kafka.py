@@ -25,15 +25,20 @@ STORAGE_ENGINE = "memory://tansu/"
 BROKER_ENV = {"NO_COLOR": "1"}
 
 
-def start_kafka(directory: Path, *, log: LogFn | None = None) -> RunningService:
-    """Start Tansu with in-memory storage; `directory` holds only its lock and log."""
+def start_kafka(
+    directory: Path, *, log: LogFn | None = None, advertised_port: int | None = None
+) -> RunningService:
+    """Start Tansu with in-memory storage; `directory` holds only its lock and log.
+
+    `advertised_port`: the port clients are told to connect to, when something (a TLS
+    terminating proxy) listens there in front of the broker; default its own."""
     say = log or default_log
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     lock = DirLock(directory)
     lock.acquire()
     try:
-        service = on_free_port(partial(_run, directory, lock, _broker_bin()))
+        service = on_free_port(partial(_run, directory, lock, _broker_bin(), advertised_port))
     except BaseException:
         lock.release()
         raise
@@ -57,13 +62,24 @@ def _broker_bin() -> str:
         raise ServiceStartError(f"no Tansu broker binary: {exc}") from exc
 
 
-def _run(directory: Path, lock: DirLock, broker_bin: str, port: int) -> RunningService:
+def _run(
+    directory: Path, lock: DirLock, broker_bin: str, advertised_port: int | None, port: int
+) -> RunningService:
     address = f"tcp://{LOOPBACK_HOST}:{port}"
-    argv = [broker_bin, "broker", "--listener-url", address, "--advertised-listener-url", address]
+    advertised = f"tcp://{LOOPBACK_HOST}:{advertised_port or port}"
+    argv = [
+        broker_bin,
+        "broker",
+        "--listener-url",
+        address,
+        "--advertised-listener-url",
+        advertised,
+    ]
     argv += ["--storage-engine", STORAGE_ENGINE]
     process = start_child(
         argv,
-        partial(_answers, port),
+        # Clients are sent to the advertised port: what listens there is not up yet.
+        partial(_answers, port) if advertised_port is None else partial(accepts_connections, port),
         name="tansu",
         log_path=directory / LOG_FILE_NAME,
         timeout_s=START_TIMEOUT_S,

@@ -35,10 +35,9 @@ async def receiver(database_url: str, kafka_url: str) -> AsyncIterator[RunningRe
         upsert_devices(
             conn, devices=[DeviceIn("phone-1", "phone"), DeviceIn("off-1", "phone", enabled=False)]
         )
-    bootstrap = kafka_bootstrap(kafka_url)
-    await ensure_topics(bootstrap, partitions=1)
+    await ensure_topics(kafka_url, partitions=1)
     pool = create_pool(database_url, max_size=1, name="test")
-    sink = KafkaSink(bootstrap)
+    sink = KafkaSink(kafka_url)
     await pool.open()
     await sink.start()
     settings = HttpReceiverSettings(ingest_http_host="127.0.0.1", ingest_http_port=free_port())

@@ -1,6 +1,6 @@
 """TLS options reach the clients: `sslmode` in TOIR_DATABASE_URL reaches libpq, and
 `mqtts://` makes ingest's MQTT client speak TLS and verify the broker's certificate.
-`kafkas://` is accepted by the settings but not yet honoured (strict xfail below)."""
+`kafkas://` is tested in test_kafka_tls.py."""
 
 from __future__ import annotations
 
@@ -16,10 +16,9 @@ import psycopg
 import pytest
 from psycopg_pool import PoolTimeout
 
-from ingest.kafka_sink import KafkaSink
 from ingest.mqtt_source import MqttSource
 from kernel.db import create_pool
-from kernel.urls import kafka_bootstrap, parse_mqtt_url
+from kernel.urls import parse_mqtt_url
 from tests.integration.security.brokers import make_certificates, mosquitto, needs_mosquitto
 
 
@@ -92,23 +91,3 @@ def test_mqtts_makes_ingest_use_tls_and_verify_the_broker(
         # Without our CA the certificate does not verify: no connection at all.
         monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "certs" / "s.crt"))
         assert not asyncio.run(_receives_over(f"mqtts://127.0.0.1:{port}", port))
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="kafkas:// is accepted by kernel.settings but kernel.urls.kafka_bootstrap drops "
-    "the scheme and no Kafka client is given security_protocol=SSL (kernel/kafka.py, "
-    "ingest/kafka_sink.py, stream/app.py)",
-    raises=AssertionError,
-)
-def test_kafkas_makes_the_kafka_clients_use_tls() -> None:
-    # Checked on the client, not against a broker: the bundled Tansu 0.6.0 refuses
-    # `--cert` together with `--key`, so it cannot serve TLS here.
-    async def security_protocol() -> str:
-        sink = KafkaSink(kafka_bootstrap("kafkas://127.0.0.1:9093"))
-        try:
-            return str(sink._producer.client._security_protocol)
-        finally:
-            await sink.stop()
-
-    assert asyncio.run(security_protocol()) == "SSL"

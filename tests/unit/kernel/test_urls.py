@@ -1,4 +1,6 @@
-from kernel.urls import kafka_bootstrap, parse_mqtt_url, redact
+import ssl
+
+from kernel.urls import kafka_bootstrap, kafka_client_options, parse_mqtt_url, redact
 
 
 def test_mqtt_url_parts_with_credentials_and_default_port() -> None:
@@ -19,3 +21,15 @@ def test_kafka_bootstrap_keeps_every_broker() -> None:
 def test_redact_hides_only_the_password() -> None:
     assert redact("postgresql://toir:hunter2@db/toir") == "postgresql://toir:***@db/toir"
     assert redact("mqtt://broker:1883") == "mqtt://broker:1883"
+
+
+def test_kafka_client_options_are_plain_for_kafka_and_verified_tls_for_kafkas() -> None:
+    assert kafka_client_options("kafka://k1:9092,k2:9092") == {
+        "bootstrap_servers": "k1:9092,k2:9092"
+    }
+    options = kafka_client_options("kafkas://k1:9093")
+    assert options["bootstrap_servers"] == "k1:9093"
+    assert options["security_protocol"] == "SSL"
+    context = options["ssl_context"]
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname

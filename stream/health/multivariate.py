@@ -4,6 +4,11 @@ Each unit of a model with a promoted model keeps its last `window` readings; eve
 readings its newest window is scored, all ready units of a batch in one call. An anomaly
 opens when OPEN_HITS of the last OPEN_WINDOWS windows reach the model's threshold and clears
 after CLEAR_WINDOWS windows in a row below its lower threshold, so it does not flap.
+
+That open/clear state outlives the worker: `checkpoints()` gives what changed, to save in
+predictive.multivariate_state, and `restore()` takes it back (with the episode recorded in
+predictive.anomalies), so a restarted worker neither opens an anomaly again nor forgets to
+clear it. A new model version starts the windows afresh but keeps the state.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from predictive.models.features import unit_features
 from predictive.store import ModelStore, ModelStoreError
 from predictive.training.artefacts import ScoringModel, load_multivariate, multivariate_name
 from stream.health.findings import Finding
-from stream.health.repository import UnitInfo
+from stream.health.repository import MultivariateState, UnitInfo
 
 log = logging.getLogger(__name__)
 
@@ -32,18 +37,47 @@ CLEAR_WINDOWS = 3
 # Score above the threshold, in widths of the band between the two thresholds.
 MEDIUM_EXCESS = 0.5
 HIGH_EXCESS = 2.0
+NEVER_US = -1
 
 
 @dataclass
-class _Unit:
-    """One unit's recent readings and anomaly state under one model version."""
+class _Window:
+    """One unit's recent readings under one model version."""
 
     readings: deque[Reading]
     since_scored: int = 0
+
+
+@dataclass
+class _UnitState:
+    """One unit's hysteresis: recent window verdicts, calm streak and the open episode."""
+
     hits: deque[bool] = field(default_factory=lambda: deque(maxlen=OPEN_WINDOWS))
     calm: int = 0
     opened_us: int | None = None
     peak: float = 0.0
+    # The newest reading of the last window scored: a replayed window is not counted twice.
+    last_ts_us: int = NEVER_US
+
+    @classmethod
+    def of(cls, saved: MultivariateState) -> _UnitState:
+        return cls(
+            hits=deque(saved.hits[-OPEN_WINDOWS:], maxlen=OPEN_WINDOWS),
+            calm=saved.calm,
+            opened_us=saved.opened_us,
+            peak=saved.peak,
+            last_ts_us=saved.last_ts_us,
+        )
+
+    def saved(self, equipment_id: str) -> MultivariateState:
+        return MultivariateState(
+            equipment_id=equipment_id,
+            last_ts_us=self.last_ts_us,
+            hits=tuple(self.hits),
+            calm=self.calm,
+            opened_us=self.opened_us,
+            peak=self.peak,
+        )
 
 
 class ModelScorer:
@@ -53,7 +87,9 @@ class ModelScorer:
         self._store = store
         self._models: dict[str, ScoringModel] = {}
         self._versions: dict[str, int | None] = {}
-        self._units: dict[str, _Unit] = {}
+        self._windows: dict[str, _Window] = {}
+        self._states: dict[str, _UnitState] = {}
+        self._dirty: set[str] = set()
 
     def known_models(self) -> list[str]:
         return sorted(self._versions)
@@ -88,63 +124,90 @@ class ModelScorer:
             self._models[equipment_model] = model
             log.info("scoring %s with multivariate model v%d", equipment_model, model.version)
         prefix = f"{equipment_model}{KEY_SEPARATOR}"
-        self._units = {k: v for k, v in self._units.items() if not k.startswith(prefix)}
+        self._windows = {k: v for k, v in self._windows.items() if not k.startswith(prefix)}
+
+    def restore(self, saved: Sequence[MultivariateState]) -> int:
+        """Take saved states newer than those held (a restart, a rebalance); how many."""
+        taken = 0
+        for state in saved:
+            held = self._states.get(state.equipment_id)
+            if held is None or state.last_ts_us > held.last_ts_us:
+                self._states[state.equipment_id] = _UnitState.of(state)
+                taken += 1
+        return taken
+
+    def checkpoints(self) -> list[MultivariateState]:
+        """The state of every unit whose state changed since the last call."""
+        dirty, self._dirty = self._dirty, set()
+        return [self._states[unit_id].saved(unit_id) for unit_id in sorted(dirty)]
+
+    def forget_dirty(self, rows: Sequence[MultivariateState]) -> None:
+        """Mark units dirty again (their state could not be saved)."""
+        self._dirty.update(r.equipment_id for r in rows)
+
+    def open_since(self, equipment_id: str) -> int | None:
+        """When the unit's open multivariate anomaly opened; None if none is open."""
+        state = self._states.get(equipment_id)
+        return None if state is None else state.opened_us
 
     def update(self, readings: Sequence[tuple[UnitInfo, Reading]]) -> list[Finding]:
         """Buffer the readings; score the windows that are due; anomalies opened or cleared."""
         for info, _ in readings:
             if info.model is not None and info.model not in self._versions:
                 self._versions.setdefault(info.model, None)  # picked up by the next refresh
-        due: dict[str, list[tuple[str, _Unit]]] = {}
+        due: dict[str, list[tuple[str, _Window]]] = {}
         for info, reading in readings:
             model = self._models.get(info.model or "")
             if model is None or not reading.metrics:
                 continue
-            unit = self._unit(info, model)
-            if unit.readings and reading.ts_us <= unit.readings[-1].ts_us:
+            window = self._window(info, model)
+            if window.readings and reading.ts_us <= window.readings[-1].ts_us:
                 continue  # a replay or a late reading: the window stays in time order
-            unit.readings.append(reading)
-            unit.since_scored += 1
-            if len(unit.readings) == model.spec.window and unit.since_scored >= model.spec.stride:
-                unit.since_scored = 0
-                due.setdefault(info.model or "", []).append((info.equipment_id, unit))
+            window.readings.append(reading)
+            window.since_scored += 1
+            full = len(window.readings) == model.spec.window
+            if full and window.since_scored >= model.spec.stride:
+                window.since_scored = 0
+                due.setdefault(info.model or "", []).append((info.equipment_id, window))
         found: list[Finding] = []
-        for name, units in due.items():
-            found += self._score(self._models[name], units)
+        for name, windows in due.items():
+            found += self._score(self._models[name], windows)
         return found
 
-    def _unit(self, info: UnitInfo, model: ScoringModel) -> _Unit:
+    def _window(self, info: UnitInfo, model: ScoringModel) -> _Window:
         key = f"{info.model}{KEY_SEPARATOR}{info.equipment_id}"
-        unit = self._units.get(key)
-        if unit is None:
-            unit = self._units[key] = _Unit(deque(maxlen=model.spec.window))
-        return unit
+        window = self._windows.get(key)
+        if window is None:
+            window = self._windows[key] = _Window(deque(maxlen=model.spec.window))
+        return window
 
-    def _score(self, model: ScoringModel, units: list[tuple[str, _Unit]]) -> list[Finding]:
+    def _score(self, model: ScoringModel, windows: list[tuple[str, _Window]]) -> list[Finding]:
         spec = model.spec
         rows = []
-        for _, unit in units:
-            ts_us = np.array([r.ts_us for r in unit.readings], dtype=np.int64)
+        for _, window in windows:
+            ts_us = np.array([r.ts_us for r in window.readings], dtype=np.int64)
             values = np.array(
-                [[r.metrics.get(m, np.nan) for m in spec.metric_names] for r in unit.readings]
+                [[r.metrics.get(m, np.nan) for m in spec.metric_names] for r in window.readings]
             )
-            running = np.array([r.running is not False for r in unit.readings], dtype=np.bool_)
+            running = np.array([r.running is not False for r in window.readings], dtype=np.bool_)
             rows.append(unit_features(spec, ts_us, values, running)[0][-1])
         features = np.vstack(rows)
         scores = model.model.scores(features)
         found = []
-        for (unit_id, unit), score, row in zip(units, scores, features, strict=True):
-            finding = self._step(model, unit_id, unit, float(score), row)
+        for (unit_id, window), score, row in zip(windows, scores, features, strict=True):
+            finding = self._step(model, unit_id, window.readings[-1].ts_us, float(score), row)
             if finding is not None:
                 found.append(finding)
         return found
 
     def _step(
-        self, model: ScoringModel, unit_id: str, unit: _Unit, score: float, row: np.ndarray
+        self, model: ScoringModel, unit_id: str, ts_us: int, score: float, row: np.ndarray
     ) -> Finding | None:
-        if not np.isfinite(score):
+        unit = self._states.setdefault(unit_id, _UnitState())
+        if not np.isfinite(score) or ts_us <= unit.last_ts_us:
             return None
-        ts_us = unit.readings[-1].ts_us
+        unit.last_ts_us = ts_us
+        self._dirty.add(unit_id)
         unit.hits.append(score >= model.threshold)
         if unit.opened_us is None:
             if sum(unit.hits) < OPEN_HITS:
@@ -164,7 +227,7 @@ class ModelScorer:
         self,
         model: ScoringModel,
         unit_id: str,
-        unit: _Unit,
+        unit: _UnitState,
         score: float,
         ts_us: int,
         contributors: list[tuple[str, float]] | None,

@@ -1,4 +1,5 @@
-"""SQL of the stream's health agent: which unit a device reports for, anomalies, checkpoints."""
+"""SQL of the stream's health agent: which unit a device reports for, anomalies, checkpoints
+of the online detectors and the multivariate layer's state."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from psycopg.types.json import Jsonb
 # Joins a metric set into one text parameter (a unit separator: no metric name holds it).
 METRIC_SEPARATOR = "\x1f"
 TS = "(timestamptz 'epoch' + {} * interval '1 microsecond')"
+EPOCH_US = "(extract(epoch FROM {}) * 1000000)::int8"
 
 
 class UnitInfo(NamedTuple):
@@ -49,6 +51,19 @@ class AnomalyRow:
     cleared_us: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class MultivariateState:
+    """One unit's multivariate hysteresis: recent window verdicts (oldest first), the calm
+    streak, and the open episode (its opening time and peak score) if any."""
+
+    equipment_id: str
+    last_ts_us: int
+    hits: tuple[bool, ...]
+    calm: int
+    opened_us: int | None
+    peak: float
+
+
 UNITS_OF = """
 SELECT d.id, d.equipment_id, e.model FROM assets.devices d
 JOIN assets.equipment e ON e.id = d.equipment_id
@@ -72,6 +87,37 @@ ON CONFLICT (unit_id) DO UPDATE SET metric_set = excluded.metric_set,
     format = excluded.format, regimes = excluded.regimes, last_ts_us = excluded.last_ts_us,
     state = excluded.state, saved_at = excluded.saved_at
 WHERE excluded.last_ts_us >= c.last_ts_us
+"""
+
+# The state saved at checkpoints, corrected by what was recorded with the events since: the
+# open episode in predictive.anomalies is the truth (a checkpoint may predate an opening or a
+# clearing), and its calm streak and peak count only if they belong to that same episode.
+LOAD_MULTIVARIATE = f"""
+SELECT u.id, coalesce(s.last_ts_us, a.opened_us), coalesce(s.hits, '{{}}'),
+    CASE WHEN s.opened_us = a.opened_us THEN s.calm ELSE 0 END,
+    a.opened_us,
+    CASE WHEN s.opened_us = a.opened_us THEN greatest(s.peak, a.score) ELSE coalesce(a.score, 0) END
+FROM unnest(%s::text[]) AS u(id)
+LEFT JOIN predictive.multivariate_state s ON s.equipment_id = u.id
+LEFT JOIN LATERAL (
+    SELECT {EPOCH_US.format("opened_at")} AS opened_us, score FROM predictive.anomalies
+    WHERE equipment_id = u.id AND kind = 'multivariate' AND cleared_at IS NULL
+    ORDER BY opened_at DESC LIMIT 1
+) a ON true
+WHERE s.equipment_id IS NOT NULL OR a.opened_us IS NOT NULL
+"""
+
+SAVE_MULTIVARIATE = """
+INSERT INTO predictive.multivariate_state AS m (equipment_id, last_ts_us, hits, calm,
+    opened_us, peak, saved_at)
+SELECT u.e, u.l, string_to_array(u.h, ',')::boolean[], u.c, u.o, u.p, now()
+FROM unnest(%s::text[], %s::int8[], %s::text[], %s::int4[], %s::int8[], %s::float8[])
+    AS u(e, l, h, c, o, p)
+ORDER BY u.e
+ON CONFLICT (equipment_id) DO UPDATE SET last_ts_us = excluded.last_ts_us,
+    hits = excluded.hits, calm = excluded.calm, opened_us = excluded.opened_us,
+    peak = excluded.peak, saved_at = excluded.saved_at
+WHERE excluded.last_ts_us >= m.last_ts_us
 """
 
 RECORD_OPENED = f"""
@@ -118,6 +164,32 @@ async def save_checkpoints(conn: psycopg.AsyncConnection, rows: Sequence[Checkpo
         [Jsonb(r.state, dumps=_dumps) for r in rows],
     )
     await conn.execute(SAVE_CHECKPOINTS, params)
+
+
+async def load_multivariate_states(
+    conn: psycopg.AsyncConnection, unit_ids: Sequence[str]
+) -> list[MultivariateState]:
+    """The saved multivariate state of these units (those with one or an open anomaly)."""
+    cur = await conn.execute(LOAD_MULTIVARIATE, (list(unit_ids),))
+    return [
+        MultivariateState(unit, int(last_us), tuple(hits), calm, opened_us, peak)
+        for unit, last_us, hits, calm, opened_us, peak in await cur.fetchall()
+    ]
+
+
+async def save_multivariate_states(
+    conn: psycopg.AsyncConnection, rows: Sequence[MultivariateState]
+) -> None:
+    """Upsert each unit's state unless a newer one (by last window) is already saved."""
+    params = (
+        [r.equipment_id for r in rows],
+        [r.last_ts_us for r in rows],
+        [",".join("t" if hit else "f" for hit in r.hits) for r in rows],
+        [r.calm for r in rows],
+        [r.opened_us for r in rows],
+        [r.peak for r in rows],
+    )
+    await conn.execute(SAVE_MULTIVARIATE, params)
 
 
 async def record_opened(conn: psycopg.AsyncConnection, rows: Sequence[AnomalyRow]) -> None:

@@ -4,95 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
-from devices.records import Reading
-from predictive.models.features import FeatureSpec, unit_features
-from predictive.models.isolation import train_model
 from predictive.store import ModelStore
 from predictive.training.artefacts import multivariate_name
-from stream.health.findings import Finding
-from stream.health.multivariate import ModelScorer
-from stream.health.repository import UnitInfo
-
-SPEC = FeatureSpec(
-    ("current_a", "temperature_c"), window=10, stride=5, ratios=(("temperature_c", "current_a"),)
-)
-MODEL = "Pump X"
-UNIT = UnitInfo("eq-1", MODEL)
-T0_US = 1_780_000_000_000_000
-STEP_US = 60_000_000
-
-
-def _normal(count: int, seed: int) -> np.ndarray:
-    """Temperature follows the load: each metric alone varies widely, together they agree."""
-    rng = np.random.default_rng(seed)
-    load = 30.0 + 10.0 * np.sin(np.arange(count) / 50.0) + rng.normal(0, 0.3, count)
-    return np.column_stack([load, 20.0 + 1.5 * load + rng.normal(0, 0.3, count)])
-
-
-def _store(root: Path) -> ModelStore:
-    store = ModelStore(root)
-    values = _normal(3_000, seed=1)
-    ts_us = T0_US + np.arange(len(values), dtype=np.int64) * STEP_US
-    model = train_model(SPEC, np.zeros(len(values), np.int64), ts_us, values)
-    scores = model.scores(unit_features(SPEC, ts_us, values)[0])
-    saved = store.save(
-        multivariate_name(MODEL),
-        model.pipeline,
-        features=SPEC.names(),
-        training_from_us=int(ts_us[0]),
-        training_to_us=int(ts_us[-1]),
-        extra={
-            "spec": SPEC.to_dict(),
-            "threshold": float(np.quantile(scores, 0.995)),
-            "clear_below": float(np.quantile(scores, 0.95)),
-        },
-    )
-    store.promote(saved.name, saved.version)
-    return store
-
-
-def _readings(values: np.ndarray, start: int) -> list[tuple[UnitInfo, Reading]]:
-    return [
-        (
-            UNIT,
-            Reading(
-                "dev-1",
-                T0_US + (start + i) * STEP_US,
-                running=True,
-                metrics={"current_a": float(row[0]), "temperature_c": float(row[1])},
-            ),
-        )
-        for i, row in enumerate(values)
-    ]
-
-
-def _run(scorer: ModelScorer, values: np.ndarray, start: int) -> list[Finding]:
-    found: list[Finding] = []
-    readings = _readings(values, start)
-    for begin in range(0, len(readings), 20):
-        found += scorer.update(readings[begin : begin + 20])
-    return found
-
-
-def _scorer(tmp_path: Path) -> ModelScorer:
-    scorer = ModelScorer(_store(tmp_path))
-    scorer.update(_readings(_normal(1, seed=9), 0))  # the equipment model is now known
-    for name in scorer.stale_models(scorer.known_models()):
-        scorer.install(name, scorer.load(name))
-    return scorer
+from tests.unit.health.factories import MODEL, broken, model_store, normal, run, scorer_of
 
 
 def test_a_combination_no_single_metric_shows_opens_then_clears(tmp_path: Path) -> None:
-    scorer = _scorer(tmp_path)
-    # Full load, yet as cool as at the lightest load: each value alone is ordinary.
-    broken = np.column_stack([np.full(60, 40.0), np.full(60, 20.0 + 1.5 * 20.0)])
-    broken += np.random.default_rng(3).normal(0, 0.3, broken.shape)
+    scorer = scorer_of(model_store(tmp_path))
 
-    quiet = _run(scorer, _normal(200, seed=2), 1)
-    opened = _run(scorer, broken, 201)
-    cleared = _run(scorer, _normal(200, seed=4), 261)
+    quiet = run(scorer, normal(200, seed=2), 1)
+    opened = run(scorer, broken(60, seed=3), 201)
+    cleared = run(scorer, normal(200, seed=4), 261)
 
     assert quiet == []
     assert [(f.kind, f.opened, f.model_version) for f in opened] == [("multivariate", True, 1)]
@@ -102,7 +24,7 @@ def test_a_combination_no_single_metric_shows_opens_then_clears(tmp_path: Path) 
 
 
 def test_a_newly_promoted_model_is_picked_up_and_none_means_no_scoring(tmp_path: Path) -> None:
-    scorer = _scorer(tmp_path)
+    scorer = scorer_of(model_store(tmp_path))
     store = ModelStore(tmp_path)
 
     assert scorer.stale_models([MODEL]) == []
@@ -111,4 +33,47 @@ def test_a_newly_promoted_model_is_picked_up_and_none_means_no_scoring(tmp_path:
     (tmp_path / "multivariate-pump-x" / "current").unlink()
     assert scorer.stale_models([MODEL]) == [MODEL]
     scorer.install(MODEL, scorer.load(MODEL))
-    assert _run(scorer, _normal(100, seed=5) * 3, 1) == []
+    assert run(scorer, normal(100, seed=5) * 3, 1) == []
+
+
+def test_a_restored_state_keeps_an_open_anomaly_open_until_it_clears(tmp_path: Path) -> None:
+    store = model_store(tmp_path)
+    before = scorer_of(store)
+    run(before, normal(200, seed=2), 1)
+    [opening] = run(before, broken(30, seed=3), 201)
+
+    after = scorer_of(store)
+    assert after.restore(before.checkpoints()) == 1
+    still_broken = run(after, broken(30, seed=5), 231)
+    cleared = run(after, normal(200, seed=4), 261)
+
+    assert still_broken == []
+    assert [(f.opened, f.opened_us) for f in cleared] == [(False, opening.opened_us)]
+
+
+def test_a_new_model_version_keeps_the_open_anomaly(tmp_path: Path) -> None:
+    scorer = scorer_of(model_store(tmp_path))
+    run(scorer, normal(200, seed=2), 1)
+    [opening] = run(scorer, broken(30, seed=3), 201)
+
+    scorer.install(MODEL, scorer.load(MODEL))  # windows start afresh, the episode goes on
+
+    assert scorer.open_since("eq-1") == opening.opened_us
+    assert run(scorer, broken(30, seed=5), 231) == []
+
+
+def test_checkpoints_hold_changed_units_once_and_older_states_are_not_restored(
+    tmp_path: Path,
+) -> None:
+    scorer = scorer_of(model_store(tmp_path))
+    run(scorer, normal(40, seed=2), 1)
+
+    [saved] = scorer.checkpoints()
+    run(scorer, normal(40, seed=3), 41)
+    [newer] = scorer.checkpoints()
+
+    assert scorer.checkpoints() == []
+    assert saved.equipment_id == "eq-1" and saved.opened_us is None
+    assert newer.last_ts_us > saved.last_ts_us
+    assert scorer.restore([saved]) == 0
+    assert scorer.restore([newer]) == 0  # the same moment: nothing newer to take

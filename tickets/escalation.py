@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -20,8 +20,8 @@ from tickets import repository
 from tickets import service as tickets
 from tickets.assign import auto_assign, ticket_demand
 from tickets.assignment import EngineerTable, rank, select_rule
-from tickets.domain.lifecycle import Action
-from tickets.domain.sla import share_used
+from tickets.domain.lifecycle import TRANSITIONS, Action
+from tickets.domain.sla import add_minutes, share_used
 from tickets.models import ActionIn, TicketRead
 from tickets.notify.outbox import notify, notify_planners, summary
 from tickets.roster import load_profiles
@@ -30,6 +30,10 @@ from tickets.service import ActorRef
 
 MAX_REASSIGNMENTS = 3
 ARRIVAL_MARGIN_MIN = 10.0
+# An escalation carries the ticket's story; a long-lived ticket's oldest steps stay in the API.
+HISTORY_SENT = 50
+# Where an escalation may take the ticket off its engineer (not from on hold: a planner's).
+RELEASABLE = frozenset(TRANSITIONS[Action.UNASSIGN])
 EVENT_NAMESPACE = uuid.UUID("6f1c1d52-8f0e-4d7a-9b37-1b0f5b4e8a21")
 
 WATCHED_SQL = """
@@ -153,23 +157,54 @@ async def reassign_after_timeout(
         action="accept_timeout",
         from_status=None,
         to_status=None,
+        reason="not accepted in time",
         details={"engineer_id": ticket.assignee_id},
     )
     tried = await refused_by(conn, ticket.id)
+    if "manual" in ticket.flags:  # the planner's own choice stays until the planner changes it
+        await escalate(conn=conn, ticket=ticket, why="not accepted in time")
+    elif len(tried) >= MAX_REASSIGNMENTS:
+        why = f"not accepted by {len(tried)} engineers"
+        await escalate(conn=conn, ticket=ticket, why=why, release=True)
+    else:
+        await _reassign(conn, ticket, now, tried, "not accepted in time")
+
+
+async def follow_up(
+    *, conn: psycopg.AsyncConnection, ticket: TicketRead, now: datetime
+) -> TicketRead:
+    """After an engineer declines: reassign at once, never to who already refused."""
+    if ticket.status.value != "declined":
+        return ticket
+    tried = await refused_by(conn, ticket.id)
     if len(tried) >= MAX_REASSIGNMENTS or "manual" in ticket.flags:
-        await escalate(conn=conn, ticket=ticket, why=f"not accepted by {len(tried)} engineers")
-        return
+        why = f"declined by {len(tried)} engineers"
+        await escalate(conn=conn, ticket=ticket, why=why, release=True)
+        return await tickets.get(conn=conn, ticket_id=ticket.id)
+    return await _reassign(conn, ticket, now, tried, "declined")
+
+
+async def _reassign(
+    conn: psycopg.AsyncConnection,
+    ticket: TicketRead,
+    now: datetime,
+    tried: set[str],
+    reason: str,
+) -> TicketRead:
+    """The next best engineer, with the policy's full time to accept."""
     reassigned = await auto_assign(
-        conn=conn, ticket_id=ticket.id, now=now, exclude_ids=tried, reason="not accepted in time"
+        conn=conn, ticket_id=ticket.id, now=now, exclude_ids=tried, reason=reason
     )
-    if reassigned.assignee_id is not None:
-        await _restart_accept_clock(conn, reassigned, now)
+    if reassigned.assignee_id in (None, ticket.assignee_id):  # nobody fits, or held as it is
+        return reassigned
+    await _restart_accept_clock(conn, reassigned, now)
+    return await tickets.get(conn=conn, ticket_id=ticket.id)
 
 
 async def _restart_accept_clock(
     conn: psycopg.AsyncConnection, ticket: TicketRead, now: datetime
 ) -> None:
-    """The new assignee gets the policy's full time to accept."""
+    """The new assignee gets the policy's full time to accept, counted as the policy counts."""
     policy = (
         await repository.sla_policy(
             conn, kind=ticket.kind.value, priority=ticket.priority.value, customer=ticket.customer
@@ -181,30 +216,9 @@ async def _restart_accept_clock(
         conn,
         ticket.id,
         {
-            "accept_by": now + timedelta(minutes=policy.accept_within_min),
+            "accept_by": add_minutes(now, policy.accept_within_min, policy.working_hours),
             "sla_warned": sorted(warned),
         },
-    )
-
-
-async def follow_up(
-    *, conn: psycopg.AsyncConnection, ticket: TicketRead, now: datetime
-) -> TicketRead:
-    """After an engineer declines: reassign at once, never to who already refused."""
-    if ticket.status.value != "declined":
-        return ticket
-    tried = await refused_by(conn, ticket.id)
-    if len(tried) >= MAX_REASSIGNMENTS or "manual" in ticket.flags:
-        await escalate(conn=conn, ticket=ticket, why=f"declined by {len(tried)} engineers")
-        return await tickets.act(
-            conn=conn,
-            ticket_id=ticket.id,
-            action=Action.UNASSIGN,
-            actor=ActorRef.system("sla"),
-            action_in=ActionIn(reason="escalated to the planner"),
-        )
-    return await auto_assign(
-        conn=conn, ticket_id=ticket.id, now=now, exclude_ids=tried, reason="declined"
     )
 
 
@@ -218,8 +232,14 @@ async def refused_by(conn: psycopg.AsyncConnection, ticket_id: int) -> set[str]:
     return {row[0] for row in await cur.fetchall() if row[0]}
 
 
-async def escalate(*, conn: psycopg.AsyncConnection, ticket: TicketRead, why: str) -> None:
-    """Hand the ticket to the planner on duty: flagged, recorded, and pushed to webhooks."""
+async def escalate(
+    *, conn: psycopg.AsyncConnection, ticket: TicketRead, why: str, release: bool = False
+) -> None:
+    """Hand the ticket to the planner on duty: flagged, recorded, and pushed with its history.
+
+    `release` also takes it off the assignee's list (nobody would take it): the engineer is
+    told, and the planner sees it unassigned, as it now is.
+    """
     await repository.update_status(conn, ticket.id, {"flags": sorted({*ticket.flags, "escalated"})})
     await repository.add_history(
         conn,
@@ -231,8 +251,28 @@ async def escalate(*, conn: psycopg.AsyncConnection, ticket: TicketRead, why: st
         to_status=None,
         reason=why,
     )
+    if release and ticket.assignee_id is not None and ticket.status in RELEASABLE:
+        await _release(conn, ticket.id, ticket.assignee_id)
     updated = await tickets.get(conn=conn, ticket_id=ticket.id)
-    await notify_planners(conn, summary(updated, "escalated", reason=why))
+    story = await _story(conn, ticket.id)
+    await notify_planners(conn, summary(updated, "escalated", reason=why, history=story))
+
+
+async def _release(conn: psycopg.AsyncConnection, ticket_id: int, engineer_id: str) -> None:
+    released = await tickets.act(
+        conn=conn,
+        ticket_id=ticket_id,
+        action=Action.UNASSIGN,
+        actor=ActorRef.system("sla"),
+        action_in=ActionIn(reason="escalated to the planner"),
+    )
+    await notify(conn, released, "unassigned", engineer_id=engineer_id)
+
+
+async def _story(conn: psycopg.AsyncConnection, ticket_id: int) -> list[dict[str, Any]]:
+    """The ticket's latest steps, as many as a planner's message carries."""
+    entries = (await repository.history(conn, ticket_id))[-HISTORY_SENT:]
+    return [entry.model_dump(mode="json", exclude={"id"}) for entry in entries]
 
 
 async def _reassign_if_sooner(

@@ -12,6 +12,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from tickets.engineers.models import Absence, EngineerRead, Position, Shift
+from tickets.engineers.status import StatusChange
 
 # Columns of tickets.engineers a write may set (names from our own code, never from input).
 COLUMNS: Final = (
@@ -169,12 +170,61 @@ async def replace_responsible_sites(
     )
 
 
-async def set_status(conn: psycopg.AsyncConnection, engineer_id: str, status: str) -> bool:
-    """Set an engineer's status; False if there is no such engineer."""
+async def set_status(conn: psycopg.AsyncConnection, engineer_id: str, status: str) -> str | None:
+    """Set an engineer's status; the status it replaced, None if there is no such engineer."""
     cur = await conn.execute(
-        "UPDATE tickets.engineers SET status = %s WHERE id = %s", (status, engineer_id)
+        "UPDATE tickets.engineers e SET status = %s FROM (SELECT id, status FROM "
+        "tickets.engineers WHERE id = %s FOR UPDATE) prior WHERE e.id = prior.id "
+        "RETURNING prior.status",
+        (status, engineer_id),
     )
-    return cur.rowcount == 1
+    row = await cur.fetchone()
+    return None if row is None else str(row[0])
+
+
+async def status_of(conn: psycopg.AsyncConnection, engineer_id: str) -> str | None:
+    """An engineer's status, their row locked until the transaction ends; None: no engineer."""
+    cur = await conn.execute(
+        "SELECT status FROM tickets.engineers WHERE id = %s FOR UPDATE", (engineer_id,)
+    )
+    row = await cur.fetchone()
+    return None if row is None else str(row[0])
+
+
+async def last_status_change(
+    conn: psycopg.AsyncConnection, engineer_id: str, event_id: str
+) -> tuple[datetime | None, bool]:
+    """When the engineer's latest logged status change happened, and whether this event
+    already changed their status."""
+    cur = await conn.execute(
+        "SELECT max(at), coalesce(bool_or(event_id = %s), false) "
+        "FROM tickets.engineer_status_log WHERE engineer_id = %s",
+        (event_id, engineer_id),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return row[0], bool(row[1])
+
+
+async def log_status(conn: psycopg.AsyncConnection, change: StatusChange) -> None:
+    """Append a status change to the engineer's log."""
+    await conn.execute(
+        "INSERT INTO tickets.engineer_status_log (engineer_id, at, from_status, to_status, "
+        "actor_kind, actor_id, reason, event_id, site_id, ticket_id) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            change.engineer_id,
+            change.at,
+            change.from_status.value,
+            change.to_status.value,
+            change.actor_kind,
+            change.actor_id,
+            change.reason,
+            change.event_id,
+            change.site_id,
+            change.ticket_id,
+        ),
+    )
 
 
 async def move_position(

@@ -10,6 +10,7 @@ from typing import Any, Final
 
 import psycopg
 
+from kernel.clock import utcnow
 from kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from tickets.engineers import repository
 from tickets.engineers.models import (
@@ -23,11 +24,14 @@ from tickets.engineers.models import (
 )
 from tickets.engineers.repository import COLUMNS
 from tickets.engineers.roster_csv import RosterErrors, RosterRow, parse_roster
+from tickets.engineers.status import StatusChange
 from tickets.users.models import Role, User
 
 # Phones' clocks drift; a fix further in the future than this is refused.
 MAX_CLOCK_SKEW: Final = timedelta(minutes=5)
 MAX_IMPORT_BYTES: Final = 5_000_000
+# Who the status log names for changes made by `toir engineers import`.
+ROSTER_COMMAND: Final = "roster-import"
 
 
 async def create(*, conn: psycopg.AsyncConnection, engineer_in: EngineerCreate) -> EngineerRead:
@@ -60,11 +64,16 @@ async def list_all(*, conn: psycopg.AsyncConnection) -> list[EngineerRead]:
 
 
 async def update(
-    *, conn: psycopg.AsyncConnection, engineer_id: str, engineer_in: EngineerUpdate
+    *,
+    conn: psycopg.AsyncConnection,
+    engineer_id: str,
+    engineer_in: EngineerUpdate,
+    by: User | None = None,
 ) -> EngineerRead:
-    """Change the fields sent; lists sent replace the stored ones."""
+    """Change the fields sent; lists sent replace the stored ones (`by`: who, for the log)."""
     await get(conn=conn, engineer_id=engineer_id)
-    await _write(conn, engineer_id, engineer_in, engineer_in.model_fields_set, new=False)
+    fields = engineer_in.model_fields_set
+    await _write(conn, engineer_id, engineer_in, fields, new=False, by=by)
     return await get(conn=conn, engineer_id=engineer_id)
 
 
@@ -84,8 +93,10 @@ async def set_status(
     if user.role is Role.ENGINEER and status not in SELF_SET_STATUSES:
         allowed = ", ".join(sorted(SELF_SET_STATUSES))
         raise Forbidden(f"engineers set their own status to one of: {allowed}")
-    if not await repository.set_status(conn, engineer_id, status.value):
+    before = await repository.set_status(conn, engineer_id, status.value)
+    if before is None:
         raise NotFound(f"engineer {engineer_id!r} not found")
+    await _log_change(conn, engineer_id, EngineerStatus(before), status, by=user)
     return await get(conn=conn, engineer_id=engineer_id)
 
 
@@ -103,8 +114,10 @@ async def report_position(
     return stored
 
 
-async def import_roster(*, conn: psycopg.AsyncConnection, data: bytes) -> ImportResult:
-    """Create or update the engineers of a roster CSV, all of them or none."""
+async def import_roster(
+    *, conn: psycopg.AsyncConnection, data: bytes, by: User | None = None
+) -> ImportResult:
+    """Create or update the engineers of a roster CSV, all of them or none (`by`: who)."""
     rows = _parse(data)
     existing = await repository.existing_ids(conn, [row.engineer.id for row in rows])
     created: list[str] = []
@@ -112,7 +125,7 @@ async def import_roster(*, conn: psycopg.AsyncConnection, data: bytes) -> Import
     async with conn.transaction():
         for row in rows:
             new = row.engineer.id not in existing
-            await _write(conn, row.engineer.id, row.engineer, row.columns, new=new)
+            await _write(conn, row.engineer.id, row.engineer, row.columns, new=new, by=by)
             (created if new else updated).append(row.engineer.id)
     return ImportResult(created=created, updated=updated)
 
@@ -148,16 +161,42 @@ async def _write(
     fields: Collection[str],
     *,
     new: bool,
+    by: User | None = None,
 ) -> None:
     """Write the named fields of the input: the engineer's row, then the lists that hang off it."""
     columns = {name: _stored(getattr(engineer_in, name)) for name in COLUMNS if name in fields}
     if new:
         await repository.insert_engineer(conn, engineer_id, columns)
     else:
+        before = await repository.status_of(conn, engineer_id) if "status" in columns else None
         await repository.update_engineer(conn, engineer_id, columns)
+        if before is not None and engineer_in.status is not None:
+            await _log_change(conn, engineer_id, EngineerStatus(before), engineer_in.status, by=by)
     for name, replace in LIST_WRITERS.items():
         if name in fields:
             await replace(conn, engineer_id, getattr(engineer_in, name))
+
+
+async def _log_change(
+    conn: psycopg.AsyncConnection,
+    engineer_id: str,
+    before: EngineerStatus,
+    after: EngineerStatus,
+    *,
+    by: User | None,
+) -> None:
+    """Log a status set by a person (`by`; None: the roster command line), if it changed."""
+    if before is after:
+        return
+    kind, actor_id = ("system", ROSTER_COMMAND) if by is None else _actor(by)
+    change = StatusChange(engineer_id, utcnow(), before, after, kind, actor_id)
+    await repository.log_status(conn, change)
+
+
+def _actor(user: User) -> tuple[str, str]:
+    if user.role is Role.ENGINEER:
+        return "engineer", user.engineer_id or user.id
+    return "user", user.id
 
 
 def _stored(value: object) -> object:

@@ -47,7 +47,7 @@ async def create_engineer(
 @router.post("/import", openapi_extra=CSV_BODY)
 async def import_engineers(conn: ConnDep, user: PlannerUser, request: Request) -> ImportResult:
     """Create or update engineers from a roster CSV: all rows or none, errors by row number."""
-    return await engineers.import_roster(conn=conn, data=await request.body())
+    return await engineers.import_roster(conn=conn, data=await request.body(), by=user)
 
 
 @router.get("/{engineer_id}")
@@ -61,7 +61,9 @@ async def update_engineer(
     conn: ConnDep, user: PlannerUser, engineer_id: str, engineer_in: EngineerUpdate
 ) -> EngineerRead:
     """Change the fields sent; lists sent replace the stored ones."""
-    return await engineers.update(conn=conn, engineer_id=engineer_id, engineer_in=engineer_in)
+    return await engineers.update(
+        conn=conn, engineer_id=engineer_id, engineer_in=engineer_in, by=user
+    )
 
 
 @router.delete("/{engineer_id}", status_code=status.HTTP_204_NO_CONTENT)

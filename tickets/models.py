@@ -6,9 +6,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from tickets.domain.lifecycle import Status
+from tickets.engineers.models import EngineerId
+
+MAX_ASSISTED_BY = 20
 
 
 class Kind(StrEnum):
@@ -94,6 +97,19 @@ class Completion(BaseModel):
     checklist_answers: dict[str, Any] = Field(default_factory=dict)
     rating: int | None = Field(default=None, ge=1, le=5)
     comment: str | None = Field(default=None, max_length=5_000)
+    assisted_by: list[EngineerId] = Field(
+        default_factory=list,
+        max_length=MAX_ASSISTED_BY,
+        description="Other engineers who worked on the job with the assignee; each is checked "
+        "against the GPS visits at the site during the work.",
+    )
+
+    @field_validator("assisted_by")
+    @classmethod
+    def _each_once(cls, engineer_ids: list[str]) -> list[str]:
+        if len(set(engineer_ids)) != len(engineer_ids):
+            raise ValueError("an engineer is named twice")
+        return engineer_ids
 
 
 class ActionIn(BaseModel):

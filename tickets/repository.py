@@ -238,7 +238,7 @@ async def insert_completion(
 ) -> None:
     await conn.execute(
         "INSERT INTO tickets.completions (ticket_id, work_done, materials, checklist_answers, "
-        "rating, comment, completed_by) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        "rating, comment, assisted_by, completed_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
         (
             ticket_id,
             completion["work_done"],
@@ -246,6 +246,7 @@ async def insert_completion(
             Jsonb(completion["checklist_answers"]),
             completion["rating"],
             completion["comment"],
+            completion["assisted_by"],
             by,
         ),
     )

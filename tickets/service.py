@@ -14,6 +14,7 @@ from kernel.errors import Forbidden, Invalid, NotFound
 from tickets import repository
 from tickets.domain.lifecycle import Action, Actor, Status, next_status
 from tickets.domain.sla import SlaPolicy, deadlines
+from tickets.engineers import repository as engineers
 from tickets.models import ActionIn, Completion, TicketCreate, TicketRead
 from tickets.notify.outbox import notify, notify_webhooks, summary
 from tickets.repository import TicketFilter
@@ -21,6 +22,7 @@ from tickets.users.models import Role, User
 
 DEFAULT_POLICY = SlaPolicy(accept_within_min=60, arrive_within_min=480, resolve_within_min=2880)
 MAX_PAGE = 500
+ASSISTED_BY_FIELD = "completion.assisted_by"
 # Changes the assignee made that planners' systems want to hear about (webhooks only).
 PLANNER_EVENTS = {
     Action.ACCEPT: "accepted",
@@ -165,7 +167,7 @@ async def act(
         from_status=ticket.status.value,
         to_status=target.value,
         reason=action_in.reason,
-        details=_details(changes),
+        details=_details(changes) | _named(action, action_in),
     )
     updated = await get(conn=conn, ticket_id=ticket_id)
     await _notify_change(conn, ticket, updated, action, action_in)
@@ -210,6 +212,14 @@ def _assignment_flags(flags: list[str], *, manual: bool) -> list[str]:
     return sorted(kept | {"manual"} if manual else kept)
 
 
+def _named(action: Action, action_in: ActionIn) -> dict[str, Any]:
+    """Who a completion names besides the assignee, for the history (the flags refer to it)."""
+    completion = action_in.completion
+    if action is not Action.COMPLETE or completion is None or not completion.assisted_by:
+        return {}
+    return {"assisted_by": completion.assisted_by}
+
+
 def _details(changes: dict[str, Any]) -> dict[str, Any]:
     return {
         k: (v.isoformat() if isinstance(v, datetime) else v)
@@ -234,7 +244,25 @@ async def _record_completion(
             f"required checklist steps unanswered: {', '.join(missing)}",
             fields={f"completion.checklist_answers.{step}": "required" for step in missing},
         )
+    await _check_assisted_by(conn, ticket, completion.assisted_by)
     await repository.insert_completion(conn, ticket.id, completion.model_dump(), by=actor.id)
+
+
+async def _check_assisted_by(
+    conn: psycopg.AsyncConnection, ticket: TicketRead, engineer_ids: list[str]
+) -> None:
+    """The engineers a completion names besides the assignee must be on the roster."""
+    if ticket.assignee_id in engineer_ids:
+        raise Invalid(
+            f"assisted_by names the assignee {ticket.assignee_id}",
+            fields={ASSISTED_BY_FIELD: f"{ticket.assignee_id} is the assignee"},
+        )
+    unknown = sorted(set(engineer_ids) - await engineers.existing_ids(conn, engineer_ids))
+    if unknown:
+        raise Invalid(
+            f"assisted_by names unknown engineers: {', '.join(unknown)}",
+            fields={ASSISTED_BY_FIELD: f"unknown engineers: {', '.join(unknown)}"},
+        )
 
 
 async def _notify_change(

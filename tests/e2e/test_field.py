@@ -1,6 +1,8 @@
 """Field control through real brokers: an engineer's vehicle drives to the site of their
-ticket and the ticket goes on site at the GPS arrival time; a ticket completed where the
-GPS never was is flagged and the planners hear of it over MQTT."""
+ticket and the ticket goes on site at the GPS arrival time, the engineer with it, and the
+engineer is available again once the vehicle leaves; a ticket completed where the GPS never
+was (and where the engineer named with the assignee never was) is flagged, and the planners
+hear of it over MQTT."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import asyncio
 import queue
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -41,8 +44,9 @@ from tickets.service import ActorRef
 WAIT_S = 40.0
 
 
-def _seed(database_url: str, tracker: str) -> tuple[int, int]:
-    """Sites A (the drive's end) and B, eng-1 in veh-1; a ticket accepted at A, one on site at B."""
+def _seed(database_url: str, tracker: str, phone: str) -> tuple[int, int]:
+    """Sites A (the drive's end) and B, eng-1 in veh-1, eng-2 with a phone that stays silent;
+    eng-1's tickets: one accepted at A, one on site at B."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         upsert_sites(
             conn,
@@ -52,9 +56,14 @@ def _seed(database_url: str, tracker: str) -> tuple[int, int]:
             ],
         )
         upsert_vehicles(conn, vehicles=[VehicleIn("veh-1")])
-        upsert_devices(conn, devices=[DeviceIn(tracker, "tracker", vehicle_id="veh-1")])
+        upsert_devices(
+            conn,
+            devices=[DeviceIn(tracker, "tracker", vehicle_id="veh-1"), DeviceIn(phone, "phone")],
+        )
         conn.execute(
-            "INSERT INTO tickets.engineers (id, name, vehicle_id) VALUES ('eng-1', 'Ivan', 'veh-1')"
+            "INSERT INTO tickets.engineers (id, name, vehicle_id, phone_device_id) "
+            "VALUES ('eng-1', 'Ivan', 'veh-1', NULL), ('eng-2', 'Olga', NULL, %s)",
+            (phone,),
         )
         hour_ago, half_hour_ago = utcnow() - timedelta(hours=1), utcnow() - timedelta(minutes=30)
         to_visit = _ticket(conn, "site-a", "accepted", hour_ago, None)
@@ -79,15 +88,19 @@ def _ticket(
     return int(row[0])
 
 
-def _track(tracker: str) -> list[Position]:
-    """From three kilometres south to site A and six minutes there, ending a minute ago."""
+def _track(tracker: str) -> tuple[list[Position], list[Position]]:
+    """From three kilometres south to site A and six minutes there; then a kilometre back
+    south, ending a minute ago. The two legs: to the site and there, and away."""
     track = Track.starting_at(-3000, 0).park(60).drive_to(0, 0, speed_kmh=40).park(360)
+    there = len(track.fixes)
+    track.drive_to(-1000, 0, speed_kmh=40).park(60)
     shift_us = now_us() - 60_000_000 - track.fixes[-1].ts_us
     # Whole milliseconds: what the native payload carries.
-    return [
+    fixes = [
         replace(p, device_id=tracker, ts_us=(p.ts_us + shift_us) // 1000 * 1000)
         for p in track.fixes
     ]
+    return fixes[:there], fixes[there:]
 
 
 def _arrival(fixes: list[Position]) -> datetime:
@@ -120,6 +133,28 @@ def _status(database_url: str, ticket_id: int) -> tuple[str, datetime | None]:
     return row[0], row[1]
 
 
+def _engineer_status(database_url: str) -> str:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT status FROM tickets.engineers WHERE id = 'eng-1'").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def _status_log(database_url: str) -> list[tuple[str, str, str]]:
+    with psycopg.connect(database_url) as conn:
+        found = conn.execute(
+            "SELECT from_status, to_status, actor_id FROM tickets.engineer_status_log "
+            "WHERE engineer_id = 'eng-1' ORDER BY id"
+        ).fetchall()
+    return [(str(a), str(b), str(c)) for a, b, c in found]
+
+
+def _wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.25)
+
+
 def _planners_inbox(mqtt_url: str) -> tuple[mqtt.Client, queue.Queue[bytes]]:
     received: queue.Queue[bytes] = queue.Queue()
     address = parse_mqtt_url(mqtt_url)
@@ -134,7 +169,8 @@ def _planners_inbox(mqtt_url: str) -> tuple[mqtt.Client, queue.Queue[bytes]]:
 
 async def _complete_as_the_view_does(database_url: str, ticket_id: int) -> str:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        action_in = ActionIn(completion=Completion(work_done="Replaced the seal"))
+        completion = Completion(work_done="Replaced the seal", assisted_by=["eng-2"])
+        action_in = ActionIn(completion=completion)
         await tickets.act(
             conn=conn,
             ticket_id=ticket_id,
@@ -147,29 +183,40 @@ async def _complete_as_the_view_does(database_url: str, ticket_id: int) -> str:
         return check.verdict
 
 
-def test_driving_to_the_site_puts_the_ticket_on_site_and_a_visitless_completion_is_flagged(
+def test_gps_moves_ticket_and_engineer_on_site_and_back_and_flags_a_visitless_completion(
     pipeline: Pipeline,
 ) -> None:
     tracker = pipeline.device("trk")
     database_url = pipeline.urls.database_url
-    to_visit, visitless = _seed(database_url, tracker)
-    fixes = _track(tracker)
+    to_visit, visitless = _seed(database_url, tracker, pipeline.device("phone"))
+    there, away = _track(tracker)
     pipeline.start()
     board, inbox = _planners_inbox(pipeline.urls.mqtt_url)
     try:
-        assert pipeline.publish_all(_messages(fixes)) == len(fixes)
-        deadline = time.monotonic() + WAIT_S
-        while _status(database_url, to_visit)[0] != "on_site" and time.monotonic() < deadline:
-            time.sleep(0.25)
-        assert _status(database_url, to_visit) == ("on_site", _arrival(fixes)), (
+        assert pipeline.publish_all(_messages(there)) == len(there)
+        _wait_until(lambda: _engineer_status(database_url) == "on_site")
+        assert _status(database_url, to_visit) == ("on_site", _arrival(there + away)), (
             pipeline.stream.log_tail()
         )
+        assert _engineer_status(database_url) == "on_site"
+
+        assert pipeline.publish_all(_messages(away)) == len(away)
+        _wait_until(lambda: _engineer_status(database_url) == "available")
+        assert _status_log(database_url) == [
+            ("available", "on_site", "gps"),
+            ("on_site", "available", "gps"),
+        ], pipeline.stream.log_tail()
 
         assert asyncio.run(_complete_as_the_view_does(database_url, visitless)) == (
             "closed_without_visit"
         )
-        message = orjson.loads(inbox.get(timeout=WAIT_S))
-        assert (message["event"], message["ticket"]["id"]) == ("closed_without_visit", visitless)
+        messages = [orjson.loads(inbox.get(timeout=WAIT_S)) for _ in range(2)]
+        assert sorted(
+            (m["event"], m["ticket"]["id"], m["presence"]["engineer_id"]) for m in messages
+        ) == [
+            ("assisting_engineer_not_on_site", visitless, "eng-2"),
+            ("closed_without_visit", visitless, "eng-1"),
+        ]
     finally:
         board.loop_stop()
         board.disconnect()

@@ -1,6 +1,7 @@
 """GPS visits acting on tickets: arriving at the site of a ticket the engineer accepted (or
 drives to) puts it on site at the GPS arrival time; leaving the site of an open ticket is
-written into its history. Both are idempotent, so a redelivered event changes nothing."""
+written into its history. The engineers' statuses follow (tickets.field.engineer_status).
+All of it is idempotent, so a redelivered event changes nothing."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from kernel.events import DomainEvent, SiteEntered, SiteLeft
 from tickets import repository as tickets_repository
 from tickets import service as tickets
 from tickets.domain.lifecycle import Action
-from tickets.field import repository
+from tickets.field import engineer_status, repository
 from tickets.models import ActionIn
 from tickets.service import ActorRef
 
@@ -58,6 +59,10 @@ async def arrive(
             log.info("GPS arrival left ticket %d as it is: %s", ticket_id, exc)
             continue
         moved.append(ticket_id)
+    for engineer_id in engineers:
+        await engineer_status.arrived(
+            conn=conn, engineer_id=engineer_id, site_id=site_id, at=arrived_at, event_id=event_id
+        )
     return moved
 
 
@@ -66,6 +71,7 @@ async def record_departure(
 ) -> list[int]:
     """Write the departure into the history of the engineers' open tickets at that site."""
     device_id, site_id = str(evidence["device_id"]), str(evidence["site_id"])
+    departed_at = datetime.fromisoformat(evidence["departed_at"])
     engineers = await repository.engineers_of_device(conn, device_id)
     worked = await repository.tickets_worked_at(conn, engineers, site_id, event_id)
     details = {
@@ -85,5 +91,9 @@ async def record_departure(
             to_status=status,
             reason=f"GPS: {device_id} left site {site_id}",
             details=details,
+        )
+    for engineer_id in engineers:
+        await engineer_status.departed(
+            conn=conn, engineer_id=engineer_id, site_id=site_id, at=departed_at, event_id=event_id
         )
     return [ticket_id for ticket_id, _ in worked]

@@ -9,15 +9,26 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 Verdict = Literal["visited", "closed_without_visit", "not_checked"]
+AssistingVerdict = Literal["visited", "not_on_site", "not_checked"]
+
+
+@dataclass(frozen=True, slots=True)
+class AssistingCheck:
+    """Whether an engineer a completion names in assisted_by was at the site, by GPS."""
+
+    engineer_id: str
+    verdict: AssistingVerdict
 
 
 @dataclass(frozen=True, slots=True)
 class PresenceCheck:
-    """Whether a completed ticket's engineer was at its site, by GPS, during the work."""
+    """Whether a completed ticket's engineer was at its site, by GPS, during the work, and
+    the same for each engineer its completion names."""
 
     ticket_id: int
     verdict: Verdict
     reason: str
+    assisting: tuple[AssistingCheck, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

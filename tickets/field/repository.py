@@ -56,6 +56,46 @@ async def tickets_worked_at(
     return [(int(i), str(s)) for i, s in await cur.fetchall()]
 
 
+async def ticket_on_site(
+    conn: psycopg.AsyncConnection, engineer_id: str, site_id: str
+) -> int | None:
+    """The engineer's (first) ticket at the site that is on site, if any."""
+    cur = await conn.execute(
+        "SELECT min(id) FROM tickets.tickets WHERE assignee_id = %s AND site_id = %s "
+        "AND status = 'on_site'",
+        (engineer_id, site_id),
+    )
+    row = await cur.fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+async def at_a_site_on_site(conn: psycopg.AsyncConnection, engineer_id: str) -> bool:
+    """Whether a device of the engineer is still at a site where a ticket of theirs is on
+    site (a visit not yet left)."""
+    cur = await conn.execute(
+        f"SELECT EXISTS (SELECT 1 FROM telemetry.visits v JOIN tickets.tickets t "
+        f"ON t.site_id = v.site_id AND t.assignee_id = %s AND t.status = 'on_site' "
+        f"WHERE v.left_at IS NULL "
+        f"AND (v.engineer_id = %s OR v.device_id IN ({ENGINEER_DEVICES})))",
+        (engineer_id, engineer_id, engineer_id),
+    )
+    row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+async def ticket_en_route_elsewhere(
+    conn: psycopg.AsyncConnection, engineer_id: str, site_id: str
+) -> int | None:
+    """The engineer's (first) en-route ticket at another site than this one, if any."""
+    cur = await conn.execute(
+        "SELECT min(id) FROM tickets.tickets WHERE assignee_id = %s AND status = 'en_route' "
+        "AND site_id IS DISTINCT FROM %s",
+        (engineer_id, site_id),
+    )
+    row = await cur.fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
 async def engineer_tracked(conn: psycopg.AsyncConnection, engineer_id: str) -> bool:
     """Whether any device places the engineer (without one, presence cannot be judged)."""
     cur = await conn.execute(f"SELECT EXISTS ({ENGINEER_DEVICES})", (engineer_id,))
@@ -88,6 +128,15 @@ async def fixes_between(
     )
     row = await cur.fetchone()
     return int(row[0]) if row else 0
+
+
+async def assisted_by(conn: psycopg.AsyncConnection, ticket_id: int) -> list[str]:
+    """The engineers a ticket's completion names besides the assignee."""
+    cur = await conn.execute(
+        "SELECT assisted_by FROM tickets.completions WHERE ticket_id = %s", (ticket_id,)
+    )
+    row = await cur.fetchone()
+    return [] if row is None else [str(engineer_id) for engineer_id in row[0]]
 
 
 async def add_flag(conn: psycopg.AsyncConnection, ticket_id: int, flag: str) -> bool:

@@ -3,7 +3,8 @@ drive with it: the sites, a vehicle with its engineer, a phone engineer, tickets
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,11 +22,12 @@ from devices.registry import (
 from kernel.clock import from_epoch_us
 from kernel.db import create_pool
 from kernel.dlq import DeadLetter
-from kernel.events import DomainEvent, from_json
+from kernel.events import DomainEvent, SiteEntered, SiteLeft, from_json
 from stream.field.handler import FieldHandler
 from stream.field.settings import FieldSettings
 from stream.repository import prepare_connection
 from tests.unit.field.tracks import Track, at, ts
+from tickets.field.agent import VisitEventHandler
 
 # Site A at the centre of the scene, site B three kilometres north; the vehicle's trips start
 # three kilometres south, where there is no site.
@@ -130,3 +132,65 @@ class Worker:
 def rows(database_url: str, sql: str, *params: object) -> list[tuple[Any, ...]]:
     with psycopg.connect(database_url) as conn:
         return conn.execute(sql, params).fetchall()
+
+
+class VisitLoop:
+    """The stream's field handler and the tickets' visit handler on one pool: fixes in, the
+    visit events they cause applied to tickets and engineers."""
+
+    def __init__(self, database_url: str) -> None:
+        self.worker = Worker(database_url)
+        self.tickets = VisitEventHandler(self.worker.pool, self._dead_letters)
+        self.applied = 0
+
+    async def drive(self, fixes: Sequence[Position]) -> None:
+        """Feed the fixes, then apply the visit events they caused."""
+        await self.worker.feed(fixes)
+        new = self.worker.published[self.applied :]
+        self.applied = len(self.worker.published)
+        await self.tickets.handle([value for _, value in new])
+
+    async def replay(self) -> None:
+        """Apply every visit event once more, as a redelivery would."""
+        await self.tickets.handle([value for _, value in self.worker.published])
+
+    def event_time(self, kind: type[SiteEntered] | type[SiteLeft], device_id: str) -> datetime:
+        """When the device's (only) SiteEntered arrived, or its SiteLeft departed."""
+        [event] = [
+            e
+            for e in self.worker.events()
+            if isinstance(e, kind) and e.evidence["device_id"] == device_id
+        ]
+        key = "arrived_at" if kind is SiteEntered else "departed_at"
+        return datetime.fromisoformat(event.evidence[key])
+
+    async def _dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        raise AssertionError(f"visit events dead-lettered: {letters}")
+
+
+def run_visits(database_url: str, scenario: Callable[[VisitLoop], Awaitable[None]]) -> VisitLoop:
+    """Run a scenario on a visit loop of its own, closed afterwards."""
+
+    async def go() -> VisitLoop:
+        loop = VisitLoop(database_url)
+        try:
+            await scenario(loop)
+        finally:
+            await loop.worker.close()
+        return loop
+
+    return asyncio.run(go())
+
+
+def drive_visits(database_url: str, fixes: Sequence[Position]) -> VisitLoop:
+    """Feed the fixes and apply the visit events they cause."""
+    return run_visits(database_url, lambda loop: loop.drive(fixes))
+
+
+def legs(device_id: str = TRACKER, *, park_s: float = 900.0) -> tuple[list[Position], ...]:
+    """From three kilometres south to site A and parked there park_s; then back and parked."""
+    track = Track.starting_at(-3000, 0)
+    track.device_id = device_id
+    there = list(track.park(400).drive_to(0, 0, speed_kmh=40).park(park_s).fixes)
+    track.drive_to(-3000, 0, speed_kmh=40).park(400)
+    return there, track.fixes[len(there) :]

@@ -102,8 +102,8 @@ def build() -> JSON:
                 draw="bars",
                 stacked=True,
                 description=(
-                    "From telemetry.dead_letter_counts, which the stream fills per minute as it "
-                    "produces to toir.telemetry.dlq; empty until it does."
+                    "Messages sent to toir.telemetry.dlq, each counted once by the stream, per "
+                    "minute, source topic and reason (telemetry.dead_letter_counts)."
                 ),
             ),
             timeseries(
@@ -111,7 +111,7 @@ def build() -> JSON:
                 [sql(CONSUMER_LAG, fmt="time_series")],
                 description=(
                     "Messages behind the high watermark, per consumer group and topic, from "
-                    "telemetry.consumer_lag samples the stream records; empty until it does."
+                    "the telemetry.consumer_lag samples the stream takes (every 15 s by default)."
                 ),
             ),
             table(

@@ -65,7 +65,7 @@ def create_app(settings: Settings) -> faust.App:
     observe_stream(app, handler, pool)
     _register_persist_agents(app, settings, handler)
     register_storage_maintenance(app, pool, settings)
-    tickets_agent.register(app, settings, pool, send_dead_letters)
+    tickets_agent.register(app, settings, send_dead_letters)
     field_agent.register(app, settings, pool, send_dead_letters)
     tickets_field_agent.register(app, settings, pool, send_dead_letters)
     health_agent.register(app, settings, pool, send_dead_letters)

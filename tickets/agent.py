@@ -1,5 +1,6 @@
-"""The tickets side of the stream worker: events become tickets, and the outbox relay
-delivers notifications. Wired into the faust app by `register`."""
+"""The tickets side of the stream worker: events become tickets (a consumer group of its own,
+see tickets.consumer), the outbox relay delivers notifications, and the SLA watch reacts to
+deadlines. Wired into the faust app by `register`."""
 
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ from psycopg_pool import AsyncConnectionPool
 
 from kernel import topics
 from kernel.clock import now_us, utcnow
-from kernel.db import ensure_open
+from kernel.db import create_pool, ensure_open
 from kernel.dlq import DeadLetter, RejectReason
 from kernel.errors import DomainError
 from kernel.settings import Settings
 from kernel.urls import parse_mqtt_url
 from stream.timers import every
 from tickets.assign import auto_assign
+from tickets.consumer import GROUP_SUFFIX, EventsConsumerSettings, consume_events
 from tickets.escalation import watch
 from tickets.from_events import open_from_event
 from tickets.notify.channels import MqttChannel
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 
 EVENT_BATCH = 100
 EVENT_BATCH_WAIT_S = 0.2
+# Events, the relay and the SLA watch: one connection each at most.
+POOL_SIZE = 3
 RELAY_INTERVAL_S = 0.5
 RETRY_FIRST_DELAY_S = 0.5
 RETRY_MAX_DELAY_S = 15.0
@@ -56,7 +60,14 @@ class EventHandler:
         if letters:
             await self._send_dead_letters(letters)
         if self.opened > opened_before:
-            await self._relay.run_once()  # deliver now rather than at the relay's next tick
+            await self._deliver_now()
+
+    async def _deliver_now(self) -> None:
+        """Deliver now rather than at the relay's next tick (which retries if this fails)."""
+        try:
+            await self._relay.run_once()
+        except Exception:
+            log.exception("notification relay failed; its timer retries")
 
     async def _one(self, value: bytes) -> DeadLetter | None:
         try:
@@ -95,21 +106,25 @@ def _rejected(value: bytes, detail: str) -> DeadLetter:
     return DeadLetter(value, topics.EVENTS, RejectReason.EVENT_REJECTED, detail, now_us())
 
 
-def register(
-    app: faust.App, settings: Settings, pool: AsyncConnectionPool, send: SendDeadLetters
-) -> EventHandler:
-    """Add the events agent and the outbox relay timer to the stream app."""
+def register(app: faust.App, settings: Settings, send: SendDeadLetters) -> EventHandler:
+    """Add the tickets consumer, the outbox relay and the SLA watch to the stream worker.
+
+    They use a pool of their own: telemetry batches holding every connection of the
+    worker's pool must not keep a ticket from being opened or a notification from going out.
+    """
+    assert settings.database_url
+    pool = create_pool(settings.database_url, max_size=POOL_SIZE, name="stream-tickets")
     mqtt = None
     if settings.mqtt_url:
         mqtt = MqttChannel(parse_mqtt_url(settings.mqtt_url), client_id=settings.notify_client_id)
     relay = Relay(pool, mqtt)
     handler = EventHandler(pool, send, relay)
-    events = app.topic(topics.EVENTS, value_type=bytes)
+    consumer = _consumer_settings(settings)
 
-    @app.agent(events, name="tickets_from_events")
-    async def tickets_from_events(stream: Any) -> None:
-        async for values in stream.take(EVENT_BATCH, within=EVENT_BATCH_WAIT_S):
-            await handler.handle(values)
+    async def tickets_from_events() -> None:
+        await consume_events(consumer, handler.handle)
+
+    app.task(tickets_from_events)
 
     async def deliver_notifications() -> None:
         await ensure_open(pool)
@@ -118,6 +133,18 @@ def register(
     every(app, RELAY_INTERVAL_S, deliver_notifications)
     _register_sla_watch(app, settings, pool)
     return handler
+
+
+def _consumer_settings(settings: Settings) -> EventsConsumerSettings:
+    assert settings.kafka_url
+    return EventsConsumerSettings(
+        kafka_url=settings.kafka_url,
+        group_id=f"{settings.stream_group_id}{GROUP_SUFFIX}",
+        batch_size=EVENT_BATCH,
+        batch_wait_s=EVENT_BATCH_WAIT_S,
+        session_timeout_s=settings.kafka_session_timeout_s,
+        rebalance_timeout_s=settings.kafka_rebalance_timeout_s,
+    )
 
 
 def _register_sla_watch(app: faust.App, settings: Settings, pool: AsyncConnectionPool) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,33 +30,10 @@ class IngestCounters:
 
 @dataclass
 class Routed:
-    # Records of one device and kind from one message travel as one Kafka message.
-    packs: list[list[Record]] = field(default_factory=list)
+    """A batch's accepted records, in order (the sink packs them), and its dead letters."""
+
+    records: list[Record] = field(default_factory=list)
     letters: list[DeadLetter] = field(default_factory=list)
-
-    @property
-    def records(self) -> int:
-        return sum(len(pack) for pack in self.packs)
-
-
-async def take_batch(
-    queue: asyncio.Queue[Inbound], *, max_size: int, wait_s: float
-) -> list[Inbound]:
-    """Up to max_size messages: waits for the first, then at most wait_s for the rest."""
-    batch = [await queue.get()]
-    deadline = time.monotonic() + wait_s
-    while len(batch) < max_size:
-        if queue.empty():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            try:
-                batch.append(await asyncio.wait_for(queue.get(), remaining))
-            except TimeoutError:
-                break
-        else:
-            batch.append(queue.get_nowait())
-    return batch
 
 
 class Bridge:
@@ -83,8 +59,8 @@ class Bridge:
 
     async def run(self) -> None:
         while True:
-            batch = await take_batch(
-                self._source.queue, max_size=self._batch_size, wait_s=self._batch_wait_s
+            batch = await self._source.queue.take(
+                max_size=self._batch_size, wait_s=self._batch_wait_s
             )
             await self._process_until_done(batch)
 
@@ -114,20 +90,18 @@ class Bridge:
             message.topic, message.payload, received_us=message.received_us, limits=self._limits
         )
         routed.letters.extend(_letters_for(message, decoded))
-        accepted: list[Record] = []
         for record in decoded.records:
             status = await self._devices.status(record.device_id, message.topic)
             if status is DeviceStatus.ENABLED:
-                accepted.append(record)
+                routed.records.append(record)
             else:
                 routed.letters.append(_refused_sender(message, record.device_id, status))
-        routed.packs.extend(_packs(accepted))
 
     async def _deliver(self, routed: Routed) -> None:
         delay_s = RETRY_FIRST_DELAY_S
         while True:
             try:
-                futures = await self._sink.send_packs(routed.packs)
+                futures = await self._sink.send_batch(routed.records)
                 futures += await self._sink.send_dead_letters(routed.letters)
                 await asyncio.gather(*futures)
                 return
@@ -138,20 +112,8 @@ class Bridge:
 
     def _count(self, messages: int, routed: Routed) -> None:
         self.counters.messages += messages
-        self.counters.records += routed.records
+        self.counters.records += len(routed.records)
         self.counters.rejected.update(letter.reason.value for letter in routed.letters)
-
-
-def _packs(records: Sequence[Record]) -> list[list[Record]]:
-    """Runs of consecutive records of the same device and kind, in their order."""
-    packs: list[list[Record]] = []
-    for record in records:
-        last = packs[-1][-1] if packs else None
-        if last is not None and last.device_id == record.device_id and type(last) is type(record):
-            packs[-1].append(record)
-        else:
-            packs.append([record])
-    return packs
 
 
 def _letters_for(message: Inbound, decoded: Decoded) -> list[DeadLetter]:

@@ -1,4 +1,4 @@
-"""The MQTT side of ingest: a paho subscriber that hands messages to asyncio.
+"""The MQTT side of ingest: a paho subscriber that hands messages to asyncio in batches.
 
 QoS 1 messages are acknowledged manually, only after what they carried is safely
 in Kafka, with a persistent session: a crash between receipt and PUBACK makes the
@@ -17,6 +17,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from ingest.handoff import Handoff
 from kernel.clock import now_us
 from kernel.urls import MqttAddress
 
@@ -43,12 +44,13 @@ class Inbound:
 
 
 class MqttSource:
-    """Subscribes, and puts every message on an asyncio queue; paho's thread never blocks."""
+    """Subscribes, and puts every message in `queue` (taken in batches by the event loop);
+    paho's thread never blocks."""
 
     def __init__(self, address: MqttAddress, *, client_id: str, share_group: str = "") -> None:
         self._address = address
         self._share_group = share_group
-        self.queue: asyncio.Queue[Inbound] = asyncio.Queue()
+        self.queue: Handoff[Inbound] = Handoff()
         self.connected = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client = mqtt.Client(
@@ -74,6 +76,7 @@ class MqttSource:
     def start(self) -> None:
         """Connect (retrying in the background) and start paho's network thread."""
         self._loop = asyncio.get_running_loop()
+        self.queue.bind(self._loop)
         self._client.connect_async(self._address.host, self._address.port, KEEPALIVE_S)
         self._client.loop_start()
 
@@ -124,7 +127,7 @@ class MqttSource:
             # gets it accounted for downstream rather than lost here.
             topic = msg._topic.decode("utf-8", "replace")
             inbound = Inbound(topic, bytes(msg.payload), msg.mid, msg.qos, now_us())
-            self._call_in_loop(self.queue.put_nowait, inbound)
+            self.queue.put(inbound)
         except Exception:
             log.exception("could not hand over an MQTT message on %.200r", msg.topic)
 

@@ -7,10 +7,11 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from devices.records import Position, Reading, decode_positions, decode_readings, encode
+from devices.records import Position, Reading, encode
 from kernel import topics
 from kernel.clock import now_us
 from kernel.dlq import DeadLetter, RejectReason
+from stream.packed import Unpacked, positions_in, readings_in
 from stream.persist import TelemetryWriter, WriteResult
 from stream.repository import RowT
 
@@ -36,12 +37,12 @@ class PersistHandler:
         self.counters = StreamCounters()
 
     async def handle_readings(self, values: Sequence[bytes]) -> None:
-        rows, letters = _decode_all(values, decode_readings, topics.READINGS)
+        rows, letters = _decoded(readings_in(values), topics.READINGS)
         result = await self._writer.write_readings(rows)
         await self._finish(rows, result, letters, topics.READINGS)
 
     async def handle_positions(self, values: Sequence[bytes]) -> None:
-        rows, letters = _decode_all(values, decode_positions, topics.POSITIONS)
+        rows, letters = _decoded(positions_in(values), topics.POSITIONS)
         result = await self._writer.write_positions(rows)
         await self._finish(rows, result, letters, topics.POSITIONS)
 
@@ -63,25 +64,20 @@ class PersistHandler:
         self.counters.rejected.update(letter.reason.value for letter in letters)
 
 
-def _decode_all(
-    values: Sequence[bytes], decode: Callable[[bytes], list[RowT]], topic: str
-) -> tuple[list[RowT], list[DeadLetter]]:
-    rows: list[RowT] = []
-    letters: list[DeadLetter] = []
-    for value in values:
-        try:
-            rows += decode(value)
-        except Exception as exc:  # any malformed value is dead-lettered, never fatal
-            letters.append(
-                DeadLetter(
-                    value,
-                    topic,
-                    RejectReason.UNDECODABLE_RECORD,
-                    f"{type(exc).__name__}: {exc}",
-                    now_us(),
-                )
-            )
-    return rows, letters
+def _decoded(found: Unpacked[RowT], topic: str) -> tuple[list[RowT], list[DeadLetter]]:
+    """The rows to store, and a dead letter for each value (or pack member) that is bad."""
+    letters = [
+        DeadLetter(
+            bad.value,
+            topic,
+            RejectReason.UNDECODABLE_RECORD,
+            bad.detail,
+            now_us(),
+            item_index=bad.member_index,
+        )
+        for bad in found.bad
+    ]
+    return found.records, letters
 
 
 def _db_rejected(row: Reading | Position, detail: str, topic: str) -> DeadLetter:

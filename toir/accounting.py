@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import orjson
 import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -43,8 +44,11 @@ class TopicScan:
     ends: dict[TopicPartition, int] = field(default_factory=dict)
 
 
-async def scan(kafka_url: str, topic: str, *, since_ms: int = 0) -> TopicScan:
-    """Read a whole topic; count records produced at or after `since_ms` (and by DLQ reason)."""
+async def scan(kafka_url: str, topic: str, *, since_ms: int = 0, packed: bool = False) -> TopicScan:
+    """Read a whole topic; count records produced at or after `since_ms` (and by DLQ reason).
+
+    `packed`: a telemetry topic, whose Kafka messages may each hold many records (a pack).
+    """
     consumer = AIOKafkaConsumer(**kafka_client_options(kafka_url), enable_auto_commit=False)
     await consumer.start()
     try:
@@ -53,13 +57,15 @@ async def scan(kafka_url: str, topic: str, *, since_ms: int = 0) -> TopicScan:
         if parts:
             consumer.assign(parts)
             await consumer.seek_to_beginning(*parts)
-            await _read_until_idle(consumer, result, since_ms)
+            await _read_until_idle(consumer, result, since_ms, packed)
         return result
     finally:
         await consumer.stop()
 
 
-async def _read_until_idle(consumer: AIOKafkaConsumer, result: TopicScan, since_ms: int) -> None:
+async def _read_until_idle(
+    consumer: AIOKafkaConsumer, result: TopicScan, since_ms: int, packed: bool
+) -> None:
     idle = 0
     while idle < IDLE_POLLS:
         batches = await consumer.getmany(timeout_ms=POLL_MS, max_records=10_000)
@@ -68,8 +74,16 @@ async def _read_until_idle(consumer: AIOKafkaConsumer, result: TopicScan, since_
             result.ends[part] = records[-1].offset + 1
             for record in records:
                 if record.timestamp >= since_ms:
-                    result.since += 1
+                    result.since += _records_in(record.value) if packed else 1
                     result.by_reason[reason_of(record.headers)] += 1
+
+
+def _records_in(value: bytes | None) -> int:
+    """A telemetry value holds one record, or a JSON array of them."""
+    if value is None or not value.startswith(b"["):
+        return 1
+    members = orjson.loads(value)
+    return len(members) if isinstance(members, list) else 1
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
@@ -89,7 +103,7 @@ async def ingested(kafka_url: str, *, since_ms: int = 0) -> tuple[int, dict[Topi
     """Records on the telemetry topics since `since_ms`, and each partition's true end."""
     total, ends = 0, {}
     for topic in (topics.READINGS, topics.POSITIONS):
-        found = await scan(kafka_url, topic, since_ms=since_ms)
+        found = await scan(kafka_url, topic, since_ms=since_ms, packed=True)
         total += found.since
         ends.update(found.ends)
     return total, ends

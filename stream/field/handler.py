@@ -19,7 +19,7 @@ from typing import TypeVar
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from devices.records import Position, decode_position, encode
+from devices.records import Position, encode
 from kernel import topics
 from kernel.clock import now_us
 from kernel.db import ensure_open
@@ -29,6 +29,7 @@ from stream.field.events import FieldEvent, SiteEntered, SiteLeft, TripCompleted
 from stream.field.registry import DeviceLink, FieldRegistry
 from stream.field.settings import FieldSettings
 from stream.field.trackers import US_PER_S, FieldTrackers
+from stream.packed import positions_in
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,9 @@ class FieldHandler:
 
     async def handle(self, values: Sequence[bytes]) -> None:
         """Process one batch; never raises (a failed batch is dead-lettered and counted)."""
-        self.counters.consumed += len(values)
-        positions = _decode(values)
+        found = positions_in(values)  # the persist agent dead-letters what is bad
+        positions = found.records
+        self.counters.consumed += len(positions) + len(found.bad)
         if not positions:
             return
         try:
@@ -237,16 +239,6 @@ class FieldHandler:
                 await outbox.remove(conn, [event_id for event_id, _, _ in messages])
         except Exception:  # stored in the outbox: the sweep publishes them later
             log.exception("field: %d event(s) left in the outbox", len(messages))
-
-
-def _decode(values: Sequence[bytes]) -> list[Position]:
-    positions = []
-    for value in values:
-        try:
-            positions.append(decode_position(value))
-        except Exception:  # noqa: S112  # the persist agent dead-letters undecodable values
-            continue
-    return positions
 
 
 def _message(event: FieldEvent, link: DeviceLink) -> outbox.Message:

@@ -20,7 +20,7 @@ from typing import TypeVar
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from devices.records import Reading, decode_reading
+from devices.records import Reading
 from kernel.db import ensure_open
 from kernel.events import AnomalyDetected
 from predictive.settings import HealthSettings
@@ -31,6 +31,7 @@ from stream.health.findings import Finding
 from stream.health.multivariate import ModelScorer
 from stream.health.repository import UnitInfo
 from stream.health.units import UnitDirectory
+from stream.packed import readings_in
 
 log = logging.getLogger(__name__)
 
@@ -169,13 +170,6 @@ async def _record(conn: psycopg.AsyncConnection, found: list[Finding]) -> None:
 
 
 def _decode(values: Sequence[bytes]) -> list[Reading]:
-    """The readings of a batch; a bad value is skipped (persistence dead-letters it)."""
-    readings = []
-    for value in values:
-        try:
-            reading = decode_reading(value)
-        except (ValueError, TypeError):
-            continue
-        if reading.metrics:
-            readings.append(reading)
-    return readings
+    """The readings with metrics in a batch of values, single or packed; bad ones are skipped
+    (persistence, reading the same topic, dead-letters them)."""
+    return [reading for reading in readings_in(values).records if reading.metrics]

@@ -1,4 +1,4 @@
-"""A device's batch travels as one Kafka message: packing in ingest, unpacking in the stream."""
+"""Many records travel as one Kafka message (a pack): how the stream decodes one."""
 
 import orjson
 import pytest
@@ -12,7 +12,6 @@ from devices.records import (
     encode,
     encode_many,
 )
-from ingest.bridge import _packs
 
 TS_US = 1_764_000_000_000_000
 
@@ -34,10 +33,3 @@ def test_a_single_record_value_still_decodes() -> None:
 def test_a_bad_item_condemns_the_whole_value(value: bytes) -> None:
     with pytest.raises((RecordError, TypeError)):
         decode_readings(value)
-
-
-def test_ingest_packs_consecutive_records_of_one_device_and_kind() -> None:
-    a1, a2 = Reading("a", TS_US), Reading("a", TS_US + 1)
-    b1 = Reading("b", TS_US)
-    fix = Position("a", TS_US, 1.0, 2.0)
-    assert _packs([a1, a2, b1, fix, a1]) == [[a1, a2], [b1], [fix], [a1]]

@@ -1,0 +1,197 @@
+"""Packed Kafka values (many devices' records in one message, as ingest sends them) through
+the stream's persistence, with latest state, meters and rollups in the same transaction."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import orjson
+import psycopg
+
+from devices.records import Position, Reading, encode
+from devices.registry import (
+    DeviceIn,
+    EquipmentIn,
+    VehicleIn,
+    upsert_devices,
+    upsert_equipment,
+    upsert_vehicles,
+)
+from ingest.packing import Pack, PartitionMap, pack_records
+from kernel import topics
+from kernel.db import create_pool
+from kernel.dlq import DeadLetter, RejectReason
+from kernel.settings import Settings
+from stream.app import batch_extensions
+from stream.handlers import PersistHandler
+from stream.persist import TelemetryWriter
+from stream.repository import prepare_connection
+
+T0_US = 1_764_000_000_000_000
+MINUTE_US = 60_000_000
+UNITS = [f"pump-{n}" for n in range(12)]
+VANS = [f"van-{n}" for n in range(5)]
+
+
+def _register(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        upsert_equipment(conn, units=[EquipmentIn(u, "pump") for u in UNITS])
+        upsert_vehicles(conn, vehicles=[VehicleIn(v) for v in VANS])
+        upsert_devices(
+            conn,
+            devices=[
+                *(DeviceIn(f"ctl-{u}", "controller", equipment_id=u) for u in UNITS),
+                *(DeviceIn(f"trk-{v}", "tracker", vehicle_id=v) for v in VANS),
+            ],
+        )
+
+
+def _readings(per_unit: int) -> list[Reading]:
+    """Round-robin over the units, one minute apart, the hours counter ticking."""
+    return [
+        Reading(
+            f"ctl-{unit}",
+            T0_US + n * MINUTE_US,
+            1000.0 + n / 60,
+            True,
+            {"temperature_c": 60.0 + n, "pressure_bar": 3.0},
+        )
+        for n in range(per_unit)
+        for unit in UNITS
+    ]
+
+
+def _positions(per_van: int) -> list[Position]:
+    return [
+        Position(f"trk-{van}", T0_US + n * MINUTE_US, 55.0 + n / 1000, 37.0, 30.0, 90.0, True)
+        for n in range(per_van)
+        for van in VANS
+    ]
+
+
+def _packs(records: Sequence[Reading] | Sequence[Position], partitions: int = 2) -> list[Pack]:
+    where = PartitionMap()
+    where.update(topics.READINGS, range(partitions))
+    where.update(topics.POSITIONS, range(partitions))
+    return pack_records(records, where.partition)
+
+
+class Stream:
+    """The stream's persist handler with every batch extension, and the letters it sent."""
+
+    def __init__(self, database_url: str) -> None:
+        self.pool = create_pool(database_url, max_size=2, name="test", configure=prepare_connection)
+        writer = TelemetryWriter(self.pool, batch_extensions(Settings(database_url=database_url)))
+        self.letters: list[DeadLetter] = []
+        self.handler = PersistHandler(writer, self._send)
+
+    async def _send(self, letters: Sequence[DeadLetter]) -> None:
+        self.letters += letters
+
+
+async def _persist_readings(database_url: str, *batches: list[bytes]) -> Stream:
+    stream = Stream(database_url)
+    try:
+        for values in batches:
+            await stream.handler.handle_readings(values)
+    finally:
+        await stream.pool.close()
+    return stream
+
+
+def _rows(database_url: str, sql: str) -> list[tuple[object, ...]]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_a_packed_batch_stores_every_reading_and_moves_state_meters_and_rollups(
+    database_url: str,
+) -> None:
+    _register(database_url)
+    readings = _readings(per_unit=30)
+    packs = _packs(readings)
+    assert len(packs) == 2 and all(p.key() is None for p in packs)  # many devices per value
+
+    stream = asyncio.run(_persist_readings(database_url, [p.value() for p in packs]))
+
+    assert stream.handler.counters.stored == len(readings) == 360
+    assert _rows(database_url, "SELECT count(*) FROM telemetry.readings") == [(360,)]
+    newest = T0_US + 29 * MINUTE_US
+    state = _rows(
+        database_url,
+        "SELECT device_id, (extract(epoch FROM last_reading_at) * 1e6)::int8, running, "
+        "(metrics->'temperature_c'->>'value')::float8 FROM telemetry.device_state "
+        "ORDER BY device_id",
+    )
+    assert state == [(f"ctl-{u}", newest, True, 89.0) for u in sorted(UNITS)]
+    meters = _rows(
+        database_url,
+        "SELECT subject_id, round(value::numeric, 4)::float8 FROM telemetry.meters "
+        "WHERE meter = 'hours_run' ORDER BY subject_id",
+    )
+    assert meters == [(u, round(1000 + 29 / 60, 4)) for u in sorted(UNITS)]
+    hourly = _rows(
+        database_url,
+        "SELECT sum(reading_count), count(DISTINCT device_id) FROM telemetry.equipment_hourly",
+    )
+    assert hourly == [(360, 12)]
+    assert stream.letters == []
+
+
+def test_a_redelivered_pack_changes_nothing_twice(database_url: str) -> None:
+    _register(database_url)
+    values = [p.value() for p in _packs(_readings(per_unit=10))]
+    asyncio.run(_persist_readings(database_url, values, values))
+    assert _rows(database_url, "SELECT count(*) FROM telemetry.readings") == [(120,)]
+    assert _rows(database_url, "SELECT sum(reading_count) FROM telemetry.equipment_hourly") == [
+        (120,)
+    ]
+    meters = _rows(
+        database_url, "SELECT round(max(value)::numeric, 6)::float8 FROM telemetry.meters"
+    )
+    assert meters == [(round(1000 + 9 / 60, 6),)]
+
+
+def test_a_bad_member_of_a_pack_is_dead_lettered_alone_and_the_rest_stored(
+    database_url: str,
+) -> None:
+    _register(database_url)
+    readings = _readings(per_unit=2)
+    members = [orjson.loads(encode(r)) for r in readings]
+    bad = {"device_id": "ctl-pump-0", "ts_us": T0_US, "metrics": {"temperature_c": "hot"}}
+    value = orjson.dumps([*members[:5], bad, *members[5:]])
+
+    stream = asyncio.run(_persist_readings(database_url, [value, b"not json"]))
+
+    assert _rows(database_url, "SELECT count(*) FROM telemetry.readings") == [(len(readings),)]
+    member, whole = stream.letters
+    assert (member.reason, member.item_index) == (RejectReason.UNDECODABLE_RECORD, 5)
+    assert orjson.loads(member.payload) == bad
+    assert (whole.payload, whole.item_index) == (b"not json", None)
+    assert stream.handler.counters.consumed == len(readings) + 2
+
+
+def test_packed_positions_store_every_fix_and_each_vehicle_s_last_position(
+    database_url: str,
+) -> None:
+    _register(database_url)
+    positions = _positions(per_van=20)
+
+    async def persist() -> None:
+        stream = Stream(database_url)
+        try:
+            await stream.handler.handle_positions([p.value() for p in _packs(positions)])
+        finally:
+            await stream.pool.close()
+
+    asyncio.run(persist())
+    assert _rows(database_url, "SELECT count(*) FROM telemetry.positions") == [(100,)]
+    last = _rows(
+        database_url,
+        "SELECT device_id, lat FROM telemetry.device_state WHERE last_position_at IS NOT NULL "
+        "ORDER BY device_id",
+    )
+    assert last == [(f"trk-{v}", 55.0 + 19 / 1000) for v in sorted(VANS)]
+    daily = _rows(database_url, "SELECT sum(fix_count) FROM telemetry.vehicle_daily")
+    assert daily == [(100,)]

@@ -59,6 +59,11 @@ SLA_BREACHES = Counter(
     "SlaBreached events emitted (one per ticket deadline missed).",
     registry=REGISTRY,
 )
+SLA_WATCH_FAILURES = Counter(
+    "toir_sla_watch_failures",
+    "Tickets whose SLA watch check or reaction failed and was rolled back (tried again next run).",
+    registry=REGISTRY,
+)
 HTTP_REFUSED = Counter(
     "toir_http_refused",
     "HTTP requests refused before reaching a handler, by reason.",
@@ -140,6 +145,7 @@ __all__ = [
     "LATENCY",
     "REGISTRY",
     "SLA_BREACHES",
+    "SLA_WATCH_FAILURES",
     "Metric",
     "SnapshotCollector",
     "count_domain_event",

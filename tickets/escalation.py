@@ -9,6 +9,7 @@ there sooner by a margin, a resolution breach goes to the planner on duty.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,7 @@ from typing import Any
 
 import psycopg
 
+from kernel.metrics import SLA_WATCH_FAILURES
 from tickets import repository
 from tickets import service as tickets
 from tickets.assign import auto_assign, ticket_demand
@@ -27,6 +29,8 @@ from tickets.notify.outbox import notify, notify_planners, summary
 from tickets.roster import load_profiles
 from tickets.rules_repository import load_rules
 from tickets.service import ActorRef
+
+log = logging.getLogger(__name__)
 
 MAX_REASSIGNMENTS = 3
 ARRIVAL_MARGIN_MIN = 10.0
@@ -96,13 +100,27 @@ def due_warnings(
 async def watch(
     *, conn: psycopg.AsyncConnection, now: datetime, risk_share: float
 ) -> list[SlaEvent]:
-    """Check every open ticket once; react and return the events to publish."""
+    """Check every open ticket once; react and return the events to publish.
+
+    Each ticket is checked and reacted to in a transaction of its own. One that fails is
+    rolled back, logged with its id and counted (`toir_sla_watch_failures_total`), and the
+    others go on; being unmarked, it is tried again next run. Only a lost connection ends
+    the run early, since every ticket after it would fail the same way.
+    """
     cur = await conn.execute(WATCHED_SQL)
     ids = await cur.fetchall()
-    await conn.commit()  # each ticket below is checked in a transaction of its own
+    await conn.commit()
     emitted: list[SlaEvent] = []
     for (ticket_id,) in ids:
-        emitted += await _watch_one(conn, ticket_id, now, risk_share)
+        try:
+            emitted += await _watch_one(conn, ticket_id, now, risk_share)
+        except Exception:
+            if conn.broken or conn.closed:
+                raise
+            SLA_WATCH_FAILURES.inc()
+            log.exception(
+                "SLA watch failed on ticket %s; rolled back, tried again next run", ticket_id
+            )
     return emitted
 
 

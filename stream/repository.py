@@ -13,6 +13,8 @@ from psycopg.types.json import set_json_dumps
 
 from devices.records import Position, Reading
 from kernel.clock import to_epoch_us
+from stream.rollups import repository as rollups_repository
+from stream.state import repository as state_repository
 
 US_PER_DAY = 86_400_000_000
 RowT = TypeVar("RowT", Reading, Position)
@@ -74,9 +76,11 @@ RETURNING device_id, ts
 
 
 async def prepare_connection(conn: psycopg.AsyncConnection) -> None:
-    """Pool `configure` hook: fast JSON and the staging tables for this connection."""
+    """Pool `configure` hook: fast JSON and the staging tables of every batch step."""
     set_json_dumps(orjson.dumps, context=conn)
     await conn.execute(CREATE_STAGING)
+    await conn.execute(rollups_repository.CREATE_STAGING)
+    await conn.execute(state_repository.CREATE_STAGING)
     await conn.commit()
 
 

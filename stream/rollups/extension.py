@@ -24,13 +24,11 @@ class RollupExtension:
     async def on_readings(self, conn: psycopg.AsyncConnection, new: Sequence[Reading]) -> None:
         if new and await self._maintained_here(conn):
             units, metrics = fold_readings(new)
-            await repository.prepare_staging(conn)
             await repository.upsert_unit_hours(conn, units)
             await repository.upsert_metric_hours(conn, metrics)
 
     async def on_positions(self, conn: psycopg.AsyncConnection, new: Sequence[Position]) -> None:
         if new and await self._maintained_here(conn):
-            await repository.prepare_staging(conn)
             await repository.upsert_vehicle_days(conn, fold_positions(new))
 
     async def _maintained_here(self, conn: psycopg.AsyncConnection) -> bool:

@@ -13,6 +13,7 @@ import psycopg
 
 from stream.rollups.aggregate import MetricHour, UnitHour, VehicleDay, minute_map_text
 
+# Created once per connection by stream.repository.prepare_connection.
 CREATE_STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS stage_unit_hours (
     device_id text, bucket_us int8, reading_count int8, running_count int8,
@@ -86,11 +87,6 @@ async def rollups_maintained_by_stream(conn: psycopg.AsyncConnection) -> bool:
     cur = await conn.execute("SELECT telemetry.rollups_maintained_by_stream()")
     row = await cur.fetchone()
     return bool(row and row[0])
-
-
-async def prepare_staging(conn: psycopg.AsyncConnection) -> None:
-    """Create this connection's staging tables if needed (one round trip a batch)."""
-    await conn.execute(CREATE_STAGING)
 
 
 async def upsert_unit_hours(conn: psycopg.AsyncConnection, units: Sequence[UnitHour]) -> None:

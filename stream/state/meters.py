@@ -134,15 +134,16 @@ def _follow(state: MeterState, device_id: str) -> MeterState:
 
 
 def _hours_step(state: MeterState, sample: HoursSample, limits: MeterLimits) -> MeterState:
+    # Each step ends in one replace() that also records last_us: this runs per sample.
     if _is_late(state, sample.ts_us):
         return state
-    state = replace(_follow(state, sample.device_id), last_us=sample.ts_us)
+    state = _follow(state, sample.device_id)
     if sample.counter_h is not None:
         return _counter_step(
             state, sample.ts_us, sample.counter_h, HOURS_PER_HOUR, HOURS_COUNTER_SLACK_H
         )
     if state.counter_raw is not None or sample.on is None:
-        return state
+        return replace(state, last_us=sample.ts_us)
     return _state_step(state, sample.ts_us, sample.on, limits.max_gap_s)
 
 
@@ -153,7 +154,14 @@ def _state_step(state: MeterState, ts_us: int, on: bool, max_gap_s: float) -> Me
         if gap_us <= max_gap_s * US_PER_SECOND:
             added_h = gap_us / US_PER_HOUR
     source: Source = "state" if added_h > 0 or state.source == "new" else state.source
-    return replace(state, value=state.value + added_h, source=source, state_on=on, state_us=ts_us)
+    return replace(
+        state,
+        value=state.value + added_h,
+        source=source,
+        state_on=on,
+        state_us=ts_us,
+        last_us=ts_us,
+    )
 
 
 def _counter_step(
@@ -167,21 +175,23 @@ def _counter_step(
         value = state.value + counter_delta(
             state.counter_raw, raw, elapsed_h=elapsed_h, max_rate_per_h=max_rate_per_h, slack=slack
         )
-    return replace(state, value=value, source="counter", counter_raw=raw, counter_us=ts_us)
+    return replace(
+        state, value=value, source="counter", counter_raw=raw, counter_us=ts_us, last_us=ts_us
+    )
 
 
 def _odometer_step(state: MeterState, fix: Fix, limits: MeterLimits) -> MeterState:
     if _is_late(state, fix.ts_us):
         return state
-    state = replace(_follow(state, fix.device_id), last_us=fix.ts_us)
+    state = _follow(state, fix.device_id)
     if fix.odometer_km is not None:
         return _counter_step(
             state, fix.ts_us, fix.odometer_km, limits.max_speed_kmh, ODOMETER_COUNTER_SLACK_KM
         )
-    if state.counter_raw is not None:
-        return state
-    if fix.accuracy_m is not None and fix.accuracy_m > limits.max_accuracy_m:
-        return state
+    if state.counter_raw is not None or (
+        fix.accuracy_m is not None and fix.accuracy_m > limits.max_accuracy_m
+    ):
+        return replace(state, last_us=fix.ts_us)
     return _gps_step(state, fix, limits)
 
 
@@ -190,17 +200,25 @@ def _gps_step(state: MeterState, fix: Fix, limits: MeterLimits) -> MeterState:
         return _anchored(state, fix)
     step_m = haversine_m(state.anchor_lat, state.anchor_lon, fix.lat, fix.lon)
     if step_m < max(limits.min_move_m, fix.accuracy_m or 0.0):
-        return replace(state, jumps_in_row=0)
+        return replace(state, jumps_in_row=0, last_us=fix.ts_us)
     elapsed_h = (fix.ts_us - state.anchor_us) / US_PER_HOUR
     if step_m / 1000.0 > limits.max_speed_kmh * elapsed_h:
         if state.jumps_in_row + 1 >= limits.max_jumps_in_row:
             return _anchored(state, fix)
-        return replace(state, jumps_in_row=state.jumps_in_row + 1)
-    moved = _anchored(state, fix)
-    return replace(moved, value=state.value + step_m / 1000.0, source="gps")
+        return replace(state, jumps_in_row=state.jumps_in_row + 1, last_us=fix.ts_us)
+    return _anchored(state, fix, value=state.value + step_m / 1000.0, source="gps")
 
 
-def _anchored(state: MeterState, fix: Fix) -> MeterState:
+def _anchored(
+    state: MeterState, fix: Fix, *, value: float | None = None, source: Source | None = None
+) -> MeterState:
     return replace(
-        state, anchor_lat=fix.lat, anchor_lon=fix.lon, anchor_us=fix.ts_us, jumps_in_row=0
+        state,
+        anchor_lat=fix.lat,
+        anchor_lon=fix.lon,
+        anchor_us=fix.ts_us,
+        jumps_in_row=0,
+        last_us=fix.ts_us,
+        value=state.value if value is None else value,
+        source=state.source if source is None else source,
     )

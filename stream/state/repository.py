@@ -1,5 +1,9 @@
 """SQL of the batch extension: latest state and meters, one statement per step and batch.
 
+A batch's rows reach PostgreSQL by binary COPY into per-connection staging tables, then one
+statement per step reads them: COPY formats rows in C, where array parameters are built in
+Python (a jsonb[] parameter cost more than everything else in the stream's state work).
+
 Rows are always locked in the same order (device state before meters, each sorted by key),
 so the readings and positions agents, the silence check and baseline edits never deadlock.
 """
@@ -31,13 +35,49 @@ class Subject(NamedTuple):
     id: str
 
 
+FIX_COLUMNS = (
+    "lat",
+    "lon",
+    "speed_kmh",
+    "heading",
+    "accuracy_m",
+    "altitude_m",
+    "ignition",
+    "battery_pct",
+)
+METER_STATE_FIELDS = tuple(MeterState.__dataclass_fields__)
+
+# Temporary tables live per connection, emptied at every commit; created once per connection
+# (stream.repository.prepare_connection, or create_staging for any other connection).
+CREATE_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS stage_reading_state (
+    device_id text, last_us int8, running bool, running_us int8, metrics jsonb
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_position_state (
+    device_id text, ts_us int8, lat float8, lon float8, speed_kmh float8, heading float8,
+    accuracy_m float8, altitude_m float8, ignition bool, battery_pct float8
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_meter_keys (
+    k text, i text, m text
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_meters (
+    k text, i text, m text, value float8, source text, device_id text, last_us int8,
+    counter_raw float8, counter_us int8, state_on bool, state_us int8, anchor_lat float8,
+    anchor_lon float8, anchor_us int8, jumps_in_row int4
+) ON COMMIT DELETE ROWS;
+"""
+READING_STATE_TYPES = ["text", "int8", "bool", "int8", "jsonb"]
+POSITION_STATE_TYPES = ["text", "int8", *["float8"] * 6, "bool", "float8"]
+METER_KEY_TYPES = ["text", "text", "text"]
+METER_TYPES = [*METER_KEY_TYPES, "float8", "text", "text", "int8", "float8", "int8", "bool"]
+METER_TYPES += ["int8", "float8", "float8", "int8", "int4"]
+
 UPSERT_READING_STATE = f"""
 INSERT INTO telemetry.device_state AS s (device_id, last_seen_at, last_received_at,
     last_reading_at, running, running_at, metrics)
 SELECT u.device_id, {TS.format("u.last_us")}, now(), {TS.format("u.last_us")}, u.running,
     {TS.format("u.running_us")}, u.metrics
-FROM unnest(%s::text[], %s::int8[], %s::bool[], %s::int8[], %s::jsonb[])
-    AS u(device_id, last_us, running, running_us, metrics)
+FROM stage_reading_state AS u
 ORDER BY u.device_id
 ON CONFLICT (device_id) DO UPDATE SET
     last_seen_at = greatest(s.last_seen_at, excluded.last_seen_at),
@@ -49,16 +89,6 @@ ON CONFLICT (device_id) DO UPDATE SET
     metrics = telemetry.newer_metrics(s.metrics, excluded.metrics)
 """
 
-FIX_COLUMNS = (
-    "lat",
-    "lon",
-    "speed_kmh",
-    "heading",
-    "accuracy_m",
-    "altitude_m",
-    "ignition",
-    "battery_pct",
-)
 _NEWER_FIX = "excluded.last_position_at > coalesce(s.last_position_at, '-infinity')"
 _SET_FIX = ",\n    ".join(
     f"{c} = CASE WHEN {_NEWER_FIX} THEN excluded.{c} ELSE s.{c} END" for c in FIX_COLUMNS
@@ -68,9 +98,7 @@ INSERT INTO telemetry.device_state AS s (device_id, last_seen_at, last_received_
     last_position_at, {", ".join(FIX_COLUMNS)})
 SELECT u.device_id, {TS.format("u.ts_us")}, now(), {TS.format("u.ts_us")},
     {", ".join(f"u.{c}" for c in FIX_COLUMNS)}
-FROM unnest(%s::text[], %s::int8[], %s::float8[], %s::float8[], %s::float8[], %s::float8[],
-    %s::float8[], %s::float8[], %s::bool[], %s::float8[])
-    AS u(device_id, ts_us, {", ".join(FIX_COLUMNS)})
+FROM stage_position_state AS u
 ORDER BY u.device_id
 ON CONFLICT (device_id) DO UPDATE SET
     last_seen_at = greatest(s.last_seen_at, excluded.last_seen_at),
@@ -91,7 +119,7 @@ FROM unnest(%s::text[]) AS u(id) LEFT JOIN assets.devices d ON d.id = u.id
 # once then serialise on the insert instead of one overwriting the other's first samples.
 CREATE_MISSING_METERS = """
 INSERT INTO telemetry.meters (subject_kind, subject_id, meter, value, source)
-SELECT k, i, m, 0, 'new' FROM unnest(%s::text[], %s::text[], %s::text[]) AS u(k, i, m)
+SELECT k, i, m, 0, 'new' FROM stage_meter_keys
 ORDER BY k, i, m
 ON CONFLICT DO NOTHING
 """
@@ -103,8 +131,7 @@ METER_STATE_COLUMNS = f"""value, source, device_id, {US.format("last_at")}, coun
 LOCK_METERS = f"""
 SELECT subject_kind, subject_id, meter, {METER_STATE_COLUMNS}
 FROM telemetry.meters
-WHERE (subject_kind, subject_id, meter) IN (
-    SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))
+WHERE (subject_kind, subject_id, meter) IN (SELECT k, i, m FROM stage_meter_keys)
 ORDER BY subject_kind, subject_id, meter
 FOR UPDATE
 """
@@ -115,34 +142,32 @@ UPDATE telemetry.meters AS m SET value = u.value, source = u.source, device_id =
     counter_at = {TS.format("u.counter_us")}, state_on = u.state_on,
     state_at = {TS.format("u.state_us")}, anchor_lat = u.anchor_lat, anchor_lon = u.anchor_lon,
     anchor_at = {TS.format("u.anchor_us")}, jumps_in_row = u.jumps_in_row, updated_at = now()
-FROM unnest(%s::text[], %s::text[], %s::text[], %s::float8[], %s::text[], %s::text[],
-    %s::int8[], %s::float8[], %s::int8[], %s::bool[], %s::int8[], %s::float8[], %s::float8[],
-    %s::int8[], %s::int4[])
-    AS u(k, i, m, value, source, device_id, last_us, counter_raw, counter_us, state_on,
-         state_us, anchor_lat, anchor_lon, anchor_us, jumps_in_row)
+FROM stage_meters AS u
 WHERE (m.subject_kind, m.subject_id, m.meter) = (u.k, u.i, u.m)
 """
+
+
+async def create_staging(conn: psycopg.AsyncConnection) -> None:
+    """The staging tables, for a connection not prepared by the stream (the API's)."""
+    await conn.execute(CREATE_STAGING)
 
 
 async def upsert_reading_state(
     conn: psycopg.AsyncConnection, latest: Sequence[ReadingsLatest]
 ) -> None:
     """Move each device's state forward to its newest readings (never backwards)."""
-    params = (
-        [s.device_id for s in latest],
-        [s.last_us for s in latest],
-        [s.running for s in latest],
-        [s.running_us for s in latest],
-        [Jsonb(s.metrics_json()) for s in latest],
-    )
-    await conn.execute(UPSERT_READING_STATE, params)
+    rows = [
+        (s.device_id, s.last_us, s.running, s.running_us, Jsonb(s.metrics_json())) for s in latest
+    ]
+    await _stage(conn, "stage_reading_state", READING_STATE_TYPES, rows)
+    await conn.execute(UPSERT_READING_STATE)
 
 
 async def upsert_position_state(conn: psycopg.AsyncConnection, newest: Sequence[Position]) -> None:
     """Move each device's last position forward to its newest fix (never backwards)."""
-    params: list[list[Any]] = [[p.device_id for p in newest], [p.ts_us for p in newest]]
-    params += [[getattr(p, column) for p in newest] for column in FIX_COLUMNS]
-    await conn.execute(UPSERT_POSITION_STATE, params)
+    rows = [(p.device_id, p.ts_us, *(getattr(p, column) for column in FIX_COLUMNS)) for p in newest]
+    await _stage(conn, "stage_position_state", POSITION_STATE_TYPES, rows)
+    await conn.execute(UPSERT_POSITION_STATE)
 
 
 async def subjects_of(
@@ -157,24 +182,27 @@ async def lock_meters(
     conn: psycopg.AsyncConnection, keys: Sequence[MeterKey]
 ) -> dict[MeterKey, MeterState]:
     """The meters' states, created when missing and locked until the transaction ends."""
-    columns = (
-        [k.subject_kind for k in keys],
-        [k.subject_id for k in keys],
-        [k.meter for k in keys],
-    )
-    await conn.execute(CREATE_MISSING_METERS, columns)
-    cur = await conn.execute(LOCK_METERS, columns)
+    await _stage(conn, "stage_meter_keys", METER_KEY_TYPES, keys)
+    await conn.execute(CREATE_MISSING_METERS)
+    cur = await conn.execute(LOCK_METERS)
     return {MeterKey(*row[:3]): MeterState(*row[3:]) for row in await cur.fetchall()}
 
 
 async def save_meters(conn: psycopg.AsyncConnection, states: Mapping[MeterKey, MeterState]) -> None:
     """Write the meters' new states (rows locked by lock_meters)."""
-    keys = sorted(states)
-    rows = [states[k] for k in keys]
-    params: list[list[Any]] = _key_columns(keys)
-    params += [[getattr(s, name) for s in rows] for name in MeterState.__dataclass_fields__]
-    await conn.execute(SAVE_METERS, params)
+    rows = [
+        (*key, *(getattr(states[key], name) for name in METER_STATE_FIELDS))
+        for key in sorted(states)
+    ]
+    await _stage(conn, "stage_meters", METER_TYPES, rows)
+    await conn.execute(SAVE_METERS)
 
 
-def _key_columns(keys: Sequence[MeterKey]) -> list[list[Any]]:
-    return [[k.subject_kind for k in keys], [k.subject_id for k in keys], [k.meter for k in keys]]
+async def _stage(
+    conn: psycopg.AsyncConnection, table: str, types: list[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    # `table` is one of the constant names above.
+    async with conn.cursor() as cur, cur.copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(types)
+        for row in rows:
+            await copy.write_row(row)

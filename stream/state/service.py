@@ -80,6 +80,7 @@ async def set_baseline(
     await _require_subject(conn, subject_kind, subject_id)
     key = MeterKey(subject_kind, subject_id, baseline_in.meter.value)
     # The same lock the stream takes: a batch in flight either precedes or follows this.
+    await repository.create_staging(conn)
     state = (await repository.lock_meters(conn, [key]))[key]
     await repository.save_meters(conn, {key: baseline_of(state, baseline_in.value)})
     await read_repository.insert_baseline(

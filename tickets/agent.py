@@ -1,6 +1,7 @@
 """The tickets side of the stream worker: events become tickets (a consumer group of its own,
 see tickets.consumer), the outbox relay delivers notifications, and the SLA watch reacts to
-deadlines. Wired into the faust app by `register`."""
+deadlines; all on a thread and event loop of their own (tickets.worker_thread), away from
+the telemetry agents. Wired into the faust app by `register`."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from kernel import topics
 from kernel.clock import now_us, utcnow
-from kernel.db import create_pool, ensure_open
+from kernel.db import create_pool
 from kernel.dlq import DeadLetter, RejectReason
 from kernel.errors import DomainError
 from kernel.settings import Settings
@@ -24,10 +25,11 @@ from kernel.urls import parse_mqtt_url
 from stream.timers import every
 from tickets.assign import auto_assign
 from tickets.consumer import GROUP_SUFFIX, EventsConsumerSettings, consume_events
-from tickets.escalation import watch
+from tickets.escalation import SlaEvent, watch
 from tickets.from_events import open_from_event
 from tickets.notify.channels import MqttChannel
 from tickets.notify.relay import Relay
+from tickets.worker_thread import WorkerThread
 
 log = logging.getLogger(__name__)
 
@@ -55,19 +57,9 @@ class EventHandler:
         self.assigned = 0
 
     async def handle(self, values: Sequence[bytes]) -> None:
-        opened_before = self.opened
         letters = [letter for value in values if (letter := await self._one(value))]
         if letters:
             await self._send_dead_letters(letters)
-        if self.opened > opened_before:
-            await self._deliver_now()
-
-    async def _deliver_now(self) -> None:
-        """Deliver now rather than at the relay's next tick (which retries if this fails)."""
-        try:
-            await self._relay.run_once()
-        except Exception:
-            log.exception("notification relay failed; its timer retries")
 
     async def _one(self, value: bytes) -> DeadLetter | None:
         try:
@@ -93,46 +85,88 @@ class EventHandler:
                 delay_s = min(delay_s * 2, RETRY_MAX_DELAY_S)
 
     async def _apply(self, event: dict[str, Any]) -> None:
-        await ensure_open(self._pool)
         async with self._pool.connection() as conn, conn.transaction():
             outcome = await open_from_event(conn=conn, event=event)
-            if outcome.opened and outcome.ticket is not None:
-                self.opened += 1
-                ticket = await auto_assign(conn=conn, ticket_id=outcome.ticket.id, now=utcnow())
-                self.assigned += ticket.assignee_id is not None
+            if not outcome.opened or outcome.ticket is None:
+                return
+            ticket = await auto_assign(conn=conn, ticket_id=outcome.ticket.id, now=utcnow())
+        # Committed: the relay delivers while the next event is applied.
+        self._relay.wake()
+        self.opened += 1
+        self.assigned += ticket.assignee_id is not None
 
 
 def _rejected(value: bytes, detail: str) -> DeadLetter:
     return DeadLetter(value, topics.EVENTS, RejectReason.EVENT_REJECTED, detail, now_us())
 
 
-def register(app: faust.App, settings: Settings, send: SendDeadLetters) -> EventHandler:
-    """Add the tickets consumer, the outbox relay and the SLA watch to the stream worker.
+class TicketsWorker:
+    """The tickets side of the stream worker on a thread and loop of its own (see
+    tickets.worker_thread): the events consumer, the outbox relay, and the SLA watch runs.
 
-    They use a pool of their own: telemetry batches holding every connection of the
-    worker's pool must not keep a ticket from being opened or a notification from going out.
+    Its pool is its own too: telemetry batches holding every connection of the worker's
+    pool must not keep a ticket from being opened or a notification from going out.
     """
-    assert settings.database_url
-    pool = create_pool(settings.database_url, max_size=POOL_SIZE, name="stream-tickets")
-    mqtt = None
-    if settings.mqtt_url:
-        mqtt = MqttChannel(parse_mqtt_url(settings.mqtt_url), client_id=settings.notify_client_id)
-    relay = Relay(pool, mqtt)
-    handler = EventHandler(pool, send, relay)
-    consumer = _consumer_settings(settings)
 
-    async def tickets_from_events() -> None:
-        await consume_events(consumer, handler.handle)
+    def __init__(self, settings: Settings, send_dead_letters: SendDeadLetters) -> None:
+        assert settings.database_url
+        self._settings = settings
+        self._send_dead_letters = send_dead_letters  # faust's producer: the worker's loop
+        self._consumer = _consumer_settings(settings)
+        self._mqtt = _mqtt_channel(settings)
+        self._pool: AsyncConnectionPool | None = None
+        self.thread = WorkerThread("toir-tickets", self._run)
 
-    app.task(tickets_from_events)
+    async def _run(self) -> None:
+        assert self._settings.database_url
+        pool = create_pool(self._settings.database_url, max_size=POOL_SIZE, name="stream-tickets")
+        await pool.open()  # connections come in the background; each use waits for one
+        relay = Relay(pool, self._mqtt)
+        handler = EventHandler(pool, self._dead_letters, relay)
+        self._pool = pool
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(consume_events(self._consumer, handler.handle))
+                group.create_task(relay.run_every(RELAY_INTERVAL_S))
+        finally:
+            self._pool = None
+            await pool.close()
 
-    async def deliver_notifications() -> None:
-        await ensure_open(pool)
-        await relay.run_once()
+    async def _dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        async def send() -> None:
+            await self._send_dead_letters(letters)
 
-    every(app, RELAY_INTERVAL_S, deliver_notifications)
-    _register_sla_watch(app, settings, pool)
-    return handler
+        await self.thread.call_owner(send())
+
+    async def watch_slas(self) -> list[SlaEvent]:
+        """One SLA watch run (on the thread); the events it emitted, to announce."""
+        if self._pool is None:
+            return []  # not started yet: the next run comes soon enough
+        async with self._pool.connection() as conn:
+            return await watch(conn=conn, now=utcnow(), risk_share=self._settings.sla_risk_share)
+
+
+def register(app: faust.App, settings: Settings, send: SendDeadLetters) -> TicketsWorker:
+    """Start the tickets side with the worker, and run the SLA watch on the leader."""
+    worker = TicketsWorker(settings, send)
+    app.task(worker.thread.serve)
+    events = app.topic(topics.EVENTS, value_type=bytes)
+
+    async def watch_slas() -> None:
+        emitted = await worker.thread.call(worker.watch_slas())
+        for event in emitted:  # after commit: the reaction is stored before it is announced
+            body = event.to_json()
+            await events.send(key=body["subject"]["id"].encode(), value=orjson.dumps(body))
+
+    # Leader only: one worker watches, however many run.
+    every(app, settings.sla_watch_interval_s, watch_slas, on_leader=True)
+    return worker
+
+
+def _mqtt_channel(settings: Settings) -> MqttChannel | None:
+    if not settings.mqtt_url:
+        return None
+    return MqttChannel(parse_mqtt_url(settings.mqtt_url), client_id=settings.notify_client_id)
 
 
 def _consumer_settings(settings: Settings) -> EventsConsumerSettings:
@@ -145,18 +179,3 @@ def _consumer_settings(settings: Settings) -> EventsConsumerSettings:
         session_timeout_s=settings.kafka_session_timeout_s,
         rebalance_timeout_s=settings.kafka_rebalance_timeout_s,
     )
-
-
-def _register_sla_watch(app: faust.App, settings: Settings, pool: AsyncConnectionPool) -> None:
-    events = app.topic(topics.EVENTS, value_type=bytes)
-
-    async def watch_slas() -> None:
-        await ensure_open(pool)
-        async with pool.connection() as conn:
-            emitted = await watch(conn=conn, now=utcnow(), risk_share=settings.sla_risk_share)
-        for event in emitted:  # after commit: the reaction is stored before it is announced
-            body = event.to_json()
-            await events.send(key=body["subject"]["id"].encode(), value=orjson.dumps(body))
-
-    # Leader only: one worker watches, however many run.
-    every(app, settings.sla_watch_interval_s, watch_slas, on_leader=True)

@@ -40,11 +40,26 @@ HISTORY_SENT = 50
 RELEASABLE = frozenset(TRANSITIONS[Action.UNASSIGN])
 EVENT_NAMESPACE = uuid.UUID("6f1c1d52-8f0e-4d7a-9b37-1b0f5b4e8a21")
 
-WATCHED_SQL = """
-SELECT id FROM tickets.tickets
-WHERE status IN ('assigned', 'accepted', 'en_route', 'on_site', 'new', 'on_hold', 'declined')
-  AND (resolve_by IS NOT NULL)
-ORDER BY id
+# The open tickets with a deadline at risk or past and not yet warned of: what `due_warnings`
+# looks for, done by the database so that a run costs what is due, not what is open. The
+# risk test is a second looser than Python's arithmetic, which has the last word.
+DUE_SQL = """
+SELECT t.id FROM tickets.tickets t
+WHERE t.status IN ('assigned', 'accepted', 'en_route', 'on_site', 'new', 'on_hold', 'declined')
+  AND t.resolve_by IS NOT NULL
+  AND EXISTS (
+    SELECT FROM (VALUES
+        ('accept', CASE WHEN t.accepted_at IS NULL AND t.assignee_id IS NOT NULL
+                        THEN t.accept_by END),
+        ('arrive', CASE WHEN t.arrived_at IS NULL THEN t.arrive_by END),
+        ('resolve', CASE WHEN t.completed_at IS NULL THEN t.resolve_by END)
+    ) AS d (deadline, due)
+    WHERE (d.due < %(now)s AND NOT (d.deadline || '_breached') = ANY (t.sla_warned))
+       OR (d.due >= %(now)s AND NOT (d.deadline || '_at_risk') = ANY (t.sla_warned)
+           AND t.created_at + (d.due - t.created_at) * %(share)s
+               <= %(now)s + interval '1 second')
+  )
+ORDER BY t.id
 """
 
 
@@ -100,14 +115,14 @@ def due_warnings(
 async def watch(
     *, conn: psycopg.AsyncConnection, now: datetime, risk_share: float
 ) -> list[SlaEvent]:
-    """Check every open ticket once; react and return the events to publish.
+    """Check every open ticket with something due; react and return the events to publish.
 
     Each ticket is checked and reacted to in a transaction of its own. One that fails is
     rolled back, logged with its id and counted (`toir_sla_watch_failures_total`), and the
     others go on; being unmarked, it is tried again next run. Only a lost connection ends
     the run early, since every ticket after it would fail the same way.
     """
-    cur = await conn.execute(WATCHED_SQL)
+    cur = await conn.execute(DUE_SQL, {"now": now, "share": risk_share})
     ids = await cur.fetchall()
     await conn.commit()
     emitted: list[SlaEvent] = []

@@ -8,6 +8,7 @@ Rows are claimed with FOR UPDATE SKIP LOCKED, so several relays never send one t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -44,12 +45,30 @@ class Pending:
 
 
 class Relay:
-    """Delivers what the outbox holds; call `run_once` periodically."""
+    """Delivers what the outbox holds: `run_every` an interval, and at once when woken."""
 
     def __init__(self, pool: AsyncConnectionPool, mqtt: MqttChannel | None) -> None:
         self._pool = pool
         self._mqtt = mqtt
+        self._woken = asyncio.Event()
         self.delivered = 0
+
+    def wake(self) -> None:
+        """New notifications are committed: deliver now rather than at the next interval."""
+        self._woken.set()
+
+    async def run_every(self, interval_s: float) -> None:
+        """Deliver every `interval_s` seconds and whenever woken, until cancelled."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), interval_s)
+            self._woken.clear()  # a wake from here on means another round
+            try:
+                await self.run_once()
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                log.warning("notification relay: database unavailable (%s)", exc)
+            except Exception:
+                log.exception("notification relay failed; it runs again in %.1f s", interval_s)
 
     async def run_once(self) -> int:
         """Deliver one batch of due notifications; return how many were delivered."""

@@ -45,12 +45,14 @@ RECEIVE_TIMEOUT_S = 30.0
 # The load runs this long before the first event, so events meet a worker already behind.
 LOAD_WARMUP_S = 15.0
 BASELINE_EVENTS_MAX = 100
+READY_EQUIPMENT = "loop-eq-ready"
+READY_TIMEOUT_S = 120.0
 
 STAGES_SQL = """
 SELECT t.equipment_id, extract(epoch FROM p.processed_at), extract(epoch FROM o.delivered_at)
 FROM tickets.tickets t
 JOIN tickets.processed_events p ON p.ticket_id = t.id
-JOIN tickets.outbox o ON o.payload->'ticket'->>'id' = t.id::text
+LEFT JOIN tickets.outbox o ON o.payload->'ticket'->>'id' = t.id::text
     AND o.payload->>'event' = 'assigned'
 WHERE t.equipment_id = ANY(%s)
 """
@@ -88,6 +90,8 @@ def run_loop_bench(
         register_bench_devices(urls.database_url, equipment=LOAD_UNITS)
         phases = [Phase("no load", 0.0)]
         with running_platform(settings, urls, progress):
+            progress("waiting until an event becomes a notified ticket...")
+            _wait_until_ticketing(urls)
             progress(f"{baseline_events} events without load...")
             _run_phase(urls, phases[0], range(baseline_events), event_rate)
             if ingest_rate:
@@ -100,10 +104,18 @@ def run_loop_bench(
     return _report(phases, event_rate)
 
 
+def _wait_until_ticketing(urls: ServiceUrls) -> None:
+    """The pipeline probe proves telemetry only: the tickets consumer may still be joining."""
+    timing = _time_events(urls, [READY_EQUIPMENT], 1.0, READY_TIMEOUT_S)[READY_EQUIPMENT]
+    if timing.received is None:
+        raise RuntimeError(f"no ticket notification within {READY_TIMEOUT_S:.0f} s")
+
+
 def _run_phase(urls: ServiceUrls, phase: Phase, indices: range, event_rate: float) -> None:
     before = os.getloadavg()[0]
     stored_before, started = _stored_readings(urls.database_url), time.monotonic()
-    phase.timings = _time_events(urls, indices, event_rate)
+    equipment = [f"loop-eq-{index}" for index in indices]
+    phase.timings = _time_events(urls, equipment, event_rate, RECEIVE_TIMEOUT_S)
     stored_after, took_s = _stored_readings(urls.database_url), time.monotonic() - started
     phase.stored_readings_s = round((stored_after - stored_before) / took_s, 1)
     phase.load_average = (round(before, 2), round(os.getloadavg()[0], 2))
@@ -127,6 +139,11 @@ def _seed(database_url: str, events: int) -> None:
             "INSERT INTO assets.equipment (id, kind, site_id) SELECT 'loop-eq-' || i, 'pump', "
             "'bench-site-' || (i %% %s) FROM generate_series(0, %s) i ON CONFLICT DO NOTHING",
             (SITES, events - 1),
+        )
+        conn.execute(
+            "INSERT INTO assets.equipment (id, kind, site_id) VALUES (%s, 'pump', 'bench-site-0') "
+            "ON CONFLICT DO NOTHING",
+            (READY_EQUIPMENT,),
         )
         conn.execute(
             "INSERT INTO tickets.engineers (id, name, areas, home_lat, home_lon, max_concurrent) "
@@ -159,12 +176,14 @@ def _stored_readings(database_url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _time_events(urls: ServiceUrls, indices: range, rate: float) -> dict[str, Timing]:
+def _time_events(
+    urls: ServiceUrls, equipment: Sequence[str], rate: float, timeout_s: float
+) -> dict[str, Timing]:
     inbox: queue.Queue[tuple[float, bytes]] = queue.Queue()
     phone = _listen(urls.mqtt_url, inbox)
     try:
-        timings = asyncio.run(_produce(urls.kafka_url, indices, rate))
-        _collect(inbox, timings)
+        timings = asyncio.run(_produce(urls.kafka_url, equipment, rate))
+        _collect(inbox, timings, timeout_s)
         return timings
     finally:
         phone.loop_stop()
@@ -182,32 +201,33 @@ def _listen(mqtt_url: str, inbox: queue.Queue[tuple[float, bytes]]) -> mqtt.Clie
     return client
 
 
-async def _produce(kafka_url: str, indices: range, rate: float) -> dict[str, Timing]:
+async def _produce(kafka_url: str, equipment: Sequence[str], rate: float) -> dict[str, Timing]:
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap(kafka_url), linger_ms=0)
     await producer.start()
     timings: dict[str, Timing] = {}
     try:
         started = time.monotonic()
-        for count, index in enumerate(indices):
+        for count, unit in enumerate(equipment):
             await asyncio.sleep(max(0.0, started + count / rate - time.monotonic()))
-            equipment = f"loop-eq-{index}"
             body = {
                 "event_id": str(uuid.uuid4()),
                 "type": "AnomalyDetected",
                 "occurred_at": utcnow().isoformat(),
-                "subject": {"kind": "equipment", "id": equipment},
+                "subject": {"kind": "equipment", "id": unit},
                 "evidence": {"kind": "spike", "severity": "high"},
             }
-            timings[equipment] = Timing(sent=time.time())
-            await producer.send_and_wait(topics.EVENTS, orjson.dumps(body), key=equipment.encode())
+            timings[unit] = Timing(sent=time.time())
+            await producer.send_and_wait(topics.EVENTS, orjson.dumps(body), key=unit.encode())
     finally:
         await producer.stop()
     return timings
 
 
-def _collect(inbox: queue.Queue[tuple[float, bytes]], timings: dict[str, Timing]) -> None:
+def _collect(
+    inbox: queue.Queue[tuple[float, bytes]], timings: dict[str, Timing], timeout_s: float
+) -> None:
     waiting = set(timings)
-    deadline = time.monotonic() + RECEIVE_TIMEOUT_S
+    deadline = time.monotonic() + timeout_s
     while waiting and time.monotonic() < deadline:
         try:
             received_at, payload = inbox.get(timeout=1.0)

@@ -20,6 +20,7 @@ from stream.platform.lag import GroupTopics
 from stream.platform.sampler import expose, sample_consumer_lag
 from stream.platform.settings import PlatformSettings, load_platform_settings
 from stream.timers import every
+from tickets.consumer import GROUP_SUFFIX as TICKETS_GROUP_SUFFIX
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ def consumer_groups(app: faust.App, settings: Settings) -> list[GroupTopics]:
     groups = [
         GroupTopics(group, tuple(agent_topics)),
         GroupTopics(f"{group}{DEAD_LETTERS_GROUP_SUFFIX}", (topics.DLQ,)),
+        GroupTopics(f"{group}{TICKETS_GROUP_SUFFIX}", (topics.EVENTS,)),
     ]
     if load_health_settings().stream_anomaly_detection:
         groups.append(GroupTopics(f"{group}{ANOMALIES_GROUP_SUFFIX}", (topics.READINGS,)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
@@ -18,6 +19,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from ingest.handoff import Handoff
+from ingest.paho_client import BufferedClient
 from kernel.clock import now_us
 from kernel.urls import MqttAddress
 
@@ -32,6 +34,7 @@ SUBSCRIPTIONS = (
 KEEPALIVE_S = 30
 RECONNECT_MIN_DELAY_S = 1
 RECONNECT_MAX_DELAY_S = 30
+STOP_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +55,9 @@ class MqttSource:
         self._share_group = share_group
         self.queue: Handoff[Inbound] = Handoff()
         self.connected = asyncio.Event()
+        self._disconnected = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._client = mqtt.Client(
+        self._client = BufferedClient(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             clean_session=False,
@@ -81,7 +85,11 @@ class MqttSource:
         self._client.loop_start()
 
     def stop(self) -> None:
-        self._client.disconnect()
+        """Disconnect cleanly, then stop paho's thread. DISCONNECT goes out after every
+        PUBACK queued before it, so what was acknowledged is not redelivered."""
+        self._disconnected.clear()
+        if self._client.disconnect() == mqtt.MQTT_ERR_SUCCESS:
+            self._disconnected.wait(STOP_TIMEOUT_S)
         self._client.loop_stop()
 
     def ack(self, message: Inbound) -> None:
@@ -118,6 +126,7 @@ class MqttSource:
         properties: Properties | None,
     ) -> None:
         log.warning("MQTT disconnected (%s); paho reconnects with back-off", reason)
+        self._disconnected.set()
         self._call_in_loop(self.connected.clear)
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:

@@ -16,9 +16,9 @@ from aiokafka.partitioner import murmur2
 from devices.records import Position, Record, encode
 from kernel import topics
 
-# Big enough that a pack carries hundreds of readings, small enough that a stream batch of
-# packs stays a reasonable transaction and a pack is far below Kafka's 1 MB request limit.
-PACK_MAX_BYTES = 64 * 1024
+# About a hundred readings: Kafka's per-message cost is then spread thin, and a consumer's
+# batch of packs stays a bounded amount of work and memory (far below Kafka's 1 MB limit).
+PACK_MAX_BYTES = 16 * 1024
 
 PartitionOf = Callable[[str, str], int]  # (topic, device id) -> partition
 

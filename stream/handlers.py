@@ -11,13 +11,16 @@ from devices.records import Position, Reading, encode
 from kernel import topics
 from kernel.clock import now_us
 from kernel.dlq import DeadLetter, RejectReason
-from stream.packed import Unpacked, positions_in, readings_in
+from stream.packed import Unpacked, in_steps, positions_in, readings_in
 from stream.persist import TelemetryWriter, WriteResult
 from stream.repository import RowT
 
 log = logging.getLogger(__name__)
 
 SendDeadLetters = Callable[[Sequence[DeadLetter]], Awaitable[None]]
+# Rows decoded and written at a time (one transaction): a batch of packed values can hold
+# hundreds of thousands, and the event loop must get a turn between steps.
+ROWS_PER_STEP = 10_000
 
 
 @dataclass
@@ -37,14 +40,16 @@ class PersistHandler:
         self.counters = StreamCounters()
 
     async def handle_readings(self, values: Sequence[bytes]) -> None:
-        rows, letters = _decoded(readings_in(values), topics.READINGS)
-        result = await self._writer.write_readings(rows)
-        await self._finish(rows, result, letters, topics.READINGS)
+        for step in in_steps(values, readings_in, max_records=ROWS_PER_STEP):
+            rows, letters = _decoded(step, topics.READINGS)
+            result = await self._writer.write_readings(rows)
+            await self._finish(rows, result, letters, topics.READINGS)
 
     async def handle_positions(self, values: Sequence[bytes]) -> None:
-        rows, letters = _decoded(positions_in(values), topics.POSITIONS)
-        result = await self._writer.write_positions(rows)
-        await self._finish(rows, result, letters, topics.POSITIONS)
+        for step in in_steps(values, positions_in, max_records=ROWS_PER_STEP):
+            rows, letters = _decoded(step, topics.POSITIONS)
+            result = await self._writer.write_positions(rows)
+            await self._finish(rows, result, letters, topics.POSITIONS)
 
     async def _finish(
         self,

@@ -8,7 +8,7 @@ refused alone and the good ones around it still count.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -49,6 +49,27 @@ def readings_in(values: Sequence[bytes]) -> Unpacked[Reading]:
 def positions_in(values: Sequence[bytes]) -> Unpacked[Position]:
     """Every position in a batch of values of toir.telemetry.positions."""
     return _unpack(values, decode_positions, decode_position)
+
+
+def in_steps(
+    values: Sequence[bytes],
+    unpack: Callable[[Sequence[bytes]], Unpacked[RecordT]],
+    *,
+    max_records: int,
+) -> Iterator[Unpacked[RecordT]]:
+    """The values' records in steps of at least max_records (the last may hold fewer), a
+    pack never split: a consumer handling a backlog of packs then decodes, works and yields
+    to the event loop step by step instead of stalling it (and its heartbeats) for seconds."""
+    step: Unpacked[RecordT] = Unpacked()
+    for value in values:
+        found = unpack([value])
+        step.records += found.records
+        step.bad += found.bad
+        if len(step.records) >= max_records:
+            yield step
+            step = Unpacked()
+    if step.records or step.bad:
+        yield step
 
 
 def _unpack(

@@ -22,9 +22,6 @@ log = logging.getLogger(__name__)
 
 RETRY_FIRST_DELAY_S = 0.5
 RETRY_MAX_DELAY_S = 15.0
-# Rows per transaction: with packed Kafka values a stream batch can hold very many rows;
-# a transaction of this size already spreads its fixed costs thin.
-MAX_ROWS_PER_TRANSACTION = 10_000
 # Errors that condemn a row, not the database: bad data or a violated constraint.
 ROW_ERRORS = (psycopg.errors.DataError, psycopg.errors.IntegrityError)
 
@@ -68,21 +65,10 @@ class TelemetryWriter:
         self._extensions = tuple(extensions)
 
     async def write_readings(self, rows: Sequence[Reading]) -> WriteResult[Reading]:
-        return await self._write_in_chunks(rows, self._insert_readings)
+        return await self._write_until_done(rows, self._insert_readings)
 
     async def write_positions(self, rows: Sequence[Position]) -> WriteResult[Position]:
-        return await self._write_in_chunks(rows, self._insert_positions)
-
-    async def _write_in_chunks(
-        self, rows: Sequence[RowT], insert: InsertFn[RowT]
-    ) -> WriteResult[RowT]:
-        result: WriteResult[RowT] = WriteResult()
-        for start in range(0, len(rows), MAX_ROWS_PER_TRANSACTION):
-            chunk = rows[start : start + MAX_ROWS_PER_TRANSACTION]
-            written = await self._write_until_done(chunk, insert)
-            result.stored += written.stored
-            result.rejected += written.rejected
-        return result
+        return await self._write_until_done(rows, self._insert_positions)
 
     async def _insert_readings(
         self, conn: psycopg.AsyncConnection, rows: Sequence[Reading]

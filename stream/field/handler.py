@@ -29,7 +29,7 @@ from stream.field.events import FieldEvent, SiteEntered, SiteLeft, TripCompleted
 from stream.field.registry import DeviceLink, FieldRegistry
 from stream.field.settings import FieldSettings
 from stream.field.trackers import US_PER_S, FieldTrackers
-from stream.packed import positions_in
+from stream.packed import in_steps, positions_in
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,8 @@ RETRY_FIRST_DELAY_S = 0.5
 RETRY_MAX_DELAY_S = 15.0
 MAX_STALE_ATTEMPTS = 5
 OUTBOX_SWEEP_LIMIT = 1000
+# Positions handled in one transaction: a batch of packed values can hold very many.
+POSITIONS_PER_STEP = 5_000
 
 Publish = Callable[[Sequence[tuple[str, bytes]]], Awaitable[None]]  # (key, value) pairs
 SendDeadLetters = Callable[[Sequence[DeadLetter]], Awaitable[None]]
@@ -80,12 +82,14 @@ class FieldHandler:
         self._expired_at_us: int | None = None
 
     async def handle(self, values: Sequence[bytes]) -> None:
-        """Process one batch; never raises (a failed batch is dead-lettered and counted)."""
-        found = positions_in(values)  # the persist agent dead-letters what is bad
-        positions = found.records
-        self.counters.consumed += len(positions) + len(found.bad)
-        if not positions:
-            return
+        """Process one batch; never raises (a failed step is dead-lettered and counted)."""
+        for step in in_steps(values, positions_in, max_records=POSITIONS_PER_STEP):
+            # What cannot be decoded the persist agent dead-letters.
+            self.counters.consumed += len(step.records) + len(step.bad)
+            if step.records:
+                await self._handle_step(step.records)
+
+    async def _handle_step(self, positions: list[Position]) -> None:
         try:
             await self._until_database_answers(positions)
         except Exception as exc:  # a bug or a refused row must not stop the partition

@@ -1,10 +1,11 @@
 """The anomaly agent's work per batch of readings, its checkpoints and model refreshes.
 
-Per batch: decode, map devices to their equipment, reload units another worker may have
-moved on, run the online detectors and the promoted multivariate models, then send an
+Per batch, in steps of a few thousand readings (a batch of packed values can hold very
+many): decode, map devices to their equipment, reload units another worker may have moved
+on, run the online detectors and the promoted multivariate models, then send an
 AnomalyDetected per opening and record openings and clearings. Events go out before they
 are recorded and a batch is acknowledged only after both, so a crash repeats (never loses)
-an event, and the repeat carries the same event id. Checkpoints are taken between batches
+an event, and the repeat carries the same event id. Checkpoints are taken between steps
 only (one lock), so a saved state never includes readings whose events were not sent.
 """
 
@@ -31,7 +32,7 @@ from stream.health.findings import Finding
 from stream.health.multivariate import ModelScorer
 from stream.health.repository import UnitInfo
 from stream.health.units import UnitDirectory
-from stream.packed import readings_in
+from stream.packed import in_steps, readings_in
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,9 @@ SendEvents = Callable[[Sequence[AnomalyDetected]], Awaitable[None]]
 T = TypeVar("T")
 RETRY_FIRST_DELAY_S = 0.5
 RETRY_MAX_DELAY_S = 15.0
+# Readings decoded and scored at a time: a batch of packed values can hold hundreds of
+# thousands, and the worker's other agents (and its heartbeats) must get a turn meanwhile.
+READINGS_PER_STEP = 5_000
 
 
 @dataclass
@@ -73,8 +77,17 @@ class AnomalyHandler:
         self.counters = Counters()
 
     async def handle(self, values: Sequence[bytes]) -> list[Finding]:
-        """Process one batch of Kafka values; the anomalies it opened and cleared."""
-        readings = _decode(values)
+        """Process one batch of Kafka values; the anomalies it opened and cleared.
+
+        Undecodable values are skipped: persistence, reading the same topic, dead-letters them.
+        """
+        found: list[Finding] = []
+        for step in in_steps(values, readings_in, max_records=READINGS_PER_STEP):
+            found += await self._handle([r for r in step.records if r.metrics])
+            await asyncio.sleep(0)  # let the rest of the worker run between steps
+        return found
+
+    async def _handle(self, readings: list[Reading]) -> list[Finding]:
         if not readings:
             return []
         async with self._lock:
@@ -167,9 +180,3 @@ async def _record(conn: psycopg.AsyncConnection, found: list[Finding]) -> None:
             await repository.record_opened(conn, opened)
         if cleared:
             await repository.record_cleared(conn, cleared)
-
-
-def _decode(values: Sequence[bytes]) -> list[Reading]:
-    """The readings with metrics in a batch of values, single or packed; bad ones are skipped
-    (persistence, reading the same topic, dead-letters them)."""
-    return [reading for reading in readings_in(values).records if reading.metrics]

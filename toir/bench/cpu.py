@@ -68,6 +68,13 @@ def cpu_percent(before: CpuSample, after: CpuSample) -> dict[str, float]:
     return {name: round(100 * seconds / wall_s, 1) for name, seconds in sorted(used.items())}
 
 
+def us_per_item(percent: dict[str, float], wall_s: float, items: int) -> dict[str, float]:
+    """CPU microseconds per item of each component, from its % of one core over wall_s."""
+    if items <= 0:
+        return {}
+    return {name: round(pct / 100 * wall_s / items * 1e6, 1) for name, pct in percent.items()}
+
+
 def rss_mb(component: str) -> float:
     """Resident memory of a component's processes now, in MiB."""
     total = 0

@@ -136,7 +136,8 @@ def _run(
     progress(
         f"{path}: {scenario.name}: {run.stored_readings}/{run.published_readings} readings, "
         f"{run.stored_msgs_s:,.0f} msg/s, {run.stored_readings_s:,.0f} readings/s, "
-        f"p50 {run.latency_p50_s} s, p99 {run.latency_p99_s} s, CPU {run.cpu_pct_of_one_core}"
+        f"p50 {run.latency_p50_s} s, p99 {run.latency_p99_s} s, CPU {run.cpu_pct_of_one_core}, "
+        f"CPU µs/reading {run.cpu_us_per_reading}, load {run.load_average}"
     )
     return run
 

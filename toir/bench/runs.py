@@ -78,6 +78,10 @@ class ScenarioResult:
     latency_p50_s: float
     latency_p99_s: float
     cpu_pct_of_one_core: dict[str, float] = field(default_factory=dict)
+    # CPU time each component spent per stored reading: unlike throughput, hardly moved by
+    # what else the machine runs (as long as the caches are not thrashed).
+    cpu_us_per_reading: dict[str, float] = field(default_factory=dict)
+    load_average: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 def register_bench_devices(database_url: str, *, equipment: int, vehicles: int = 0) -> None:
@@ -130,6 +134,7 @@ def measure(
     # The publisher has exited by now: it reports its own CPU time.
     usage["publisher"] = round(100 * float(report["cpu_s"]) / (after.at - before.at), 1)
     stored = stored_since(database_url, table, devices, since)
+    per_reading = cpu.us_per_item(usage, after.at - before.at, stored.readings)
     return ScenarioResult(
         scenario=scenario.name,
         path=path,
@@ -145,6 +150,8 @@ def measure(
         latency_p50_s=round(stored.p50_s, 3),
         latency_p99_s=round(stored.p99_s, 3),
         cpu_pct_of_one_core=usage,
+        cpu_us_per_reading=per_reading,
+        load_average=os.getloadavg(),
     )
 
 

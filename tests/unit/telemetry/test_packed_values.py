@@ -14,7 +14,7 @@ from devices.records import (
     encode,
     encode_many,
 )
-from stream.packed import positions_in, readings_in
+from stream.packed import in_steps, positions_in, readings_in
 
 TS_US = 1_764_000_000_000_000
 
@@ -67,3 +67,11 @@ def test_a_refused_member_is_exactly_what_the_single_record_decoder_refuses() ->
     with pytest.raises((RecordError, TypeError)) as refused:
         decode_reading(found.bad[0].value)
     assert found.bad[0].detail == f"{type(refused.value).__name__}: {refused.value}"
+
+
+def test_a_batch_is_taken_in_steps_of_whole_packs() -> None:
+    packs = [encode_many(_readings(30)) for _ in range(5)]
+    steps = list(in_steps([*packs, b"junk"], readings_in, max_records=50))
+    assert [len(s.records) for s in steps] == [60, 60, 30]
+    assert [len(s.bad) for s in steps] == [0, 0, 1]
+    assert [r for s in steps for r in s.records] == _readings(30) * 5

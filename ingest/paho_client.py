@@ -1,0 +1,55 @@
+"""paho's MQTT client, reading its socket in large chunks.
+
+paho reads every packet with several recv() calls (the command byte, each byte of the
+remaining length, then the rest) and returns to select() after each packet: four or five
+system calls per message, the largest cost left in ingest. Here recv() takes whatever the
+kernel holds (up to RECV_CHUNK_BYTES), paho's own parser is served from that buffer, and
+`loop_read` parses every packet received before returning.
+
+This overrides two private methods of paho-mqtt 2.x (`_sock_recv`, used only by
+`_packet_read`, and `loop_read`); tests/integration/ingest drives it through a real broker,
+with and without TLS.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTErrorCode
+
+RECV_CHUNK_BYTES = 256 * 1024
+
+
+class BufferedClient(mqtt.Client):
+    """An `mqtt.Client` that reads in chunks; use it as the client itself."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._chunk = b""
+        self._chunk_at = 0
+        self._chunk_sock: object = None
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._sock is not self._chunk_sock:
+            # A new connection: what was buffered belonged to the old one.
+            self._chunk, self._chunk_at, self._chunk_sock = b"", 0, self._sock
+        if self._chunk_at >= len(self._chunk):
+            # Raises BlockingIOError when nothing is waiting; b"" is the end of the stream.
+            self._chunk, self._chunk_at = super()._sock_recv(RECV_CHUNK_BYTES), 0
+        start = self._chunk_at
+        self._chunk_at = min(start + bufsize, len(self._chunk))
+        return self._chunk[start : self._chunk_at]
+
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        # Every packet received so far, not one per select(): the buffer must be empty when
+        # this returns, since select() cannot see it. The broker's in-flight window (QoS 1
+        # messages not yet acknowledged) bounds how long this runs.
+        while True:
+            if self._sock is None:
+                return MQTTErrorCode.MQTT_ERR_NO_CONN
+            rc = self._packet_read()
+            if rc == MQTTErrorCode.MQTT_ERR_AGAIN:
+                return MQTTErrorCode.MQTT_ERR_SUCCESS
+            if rc > 0:
+                return self._loop_rc_handle(rc)

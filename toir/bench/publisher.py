@@ -20,6 +20,7 @@ import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from ingest.paho_client import BufferedClient
 from kernel.urls import parse_mqtt_url
 
 FLUSH_TIMEOUT_S = 120.0
@@ -159,7 +160,9 @@ class LeanPublisher:
         cleaner.disconnect()
 
     def _make_client(self, *, clean_session: bool) -> mqtt.Client:
-        client = mqtt.Client(
+        # Reading PUBACKs in chunks, as ingest reads messages: paho's own read is a few
+        # system calls per 4-byte PUBACK.
+        client = BufferedClient(
             CallbackAPIVersion.VERSION2, client_id=self._client_id, clean_session=clean_session
         )
         if self._address.username:

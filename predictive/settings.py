@@ -19,13 +19,12 @@ from predictive.online.config import DetectorConfig
 
 # For a demo whose units report every 0.2-2 s instead of once a minute: the defaults would
 # stay in warm-up for the whole run (720 samples per running/stopped phase). One baseline
-# per mode, a short warm-up, a faster scale tracker (the first readings' spread must decay
-# within seconds) and a floor for metrics that sit at zero. Drift is off: it needs hours.
+# per mode, a short warm-up and a floor for metrics that sit at zero. Drift is off: it
+# needs hours.
 DEMO_DETECTOR: dict[str, Any] = {
     "warmup_samples": 20,
     "drift_warmup_samples": 1_000_000_000,
     "phase_edges_samples": [],
-    "scale_step": 0.05,
     "scale_floor_abs": 0.1,
     "stuck_samples": 10,
 }

@@ -8,13 +8,14 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 
-from devices.simulator.fleet import Fleet, FleetConfig
+from devices.simulator.fleet import DEFAULT_EQUIPMENT_INTERVAL_S, Fleet, FleetConfig
 from devices.simulator.run import SimulationReport, run_simulation
 from kernel.clock import now_us, utcnow
 from kernel.db import connect
 from kernel.migrate import migrate
 from kernel.settings import Settings
 from kernel.urls import parse_mqtt_url
+from predictive.settings import DEMO_DETECTOR
 from stream.health.demo_hooks import (
     add_demo_plans,
     count_anomalies,
@@ -33,6 +34,11 @@ DRAIN_TIMEOUT_S = 60.0
 # A demo lasts a minute: visits and stops count after 20 s instead of the production 5 min.
 DEMO_ENV = {"field_min_dwell_s": "20", "field_min_stop_s": "20"}
 PROGRESS_INTERVAL_S = 1.0
+# The injected overheating starts a third into the simulation, later if the units need longer
+# to give the detector its warm-up readings (with a margin), but by half-time at the latest.
+FAULT_AT_FRACTION = 1 / 3
+FAULT_LATEST_FRACTION = 1 / 2
+WARMUP_MARGIN = 1.5
 
 
 @dataclass(frozen=True)
@@ -74,19 +80,29 @@ def run_demo(settings: Settings, options: DemoOptions, progress: Progress) -> De
         fleet = Fleet(FleetConfig(options.equipment, options.vehicles, options.seed))
         _prepare_database(urls.database_url, fleet)
         add_demo_plans(urls.database_url, fleet)
-        fleet = _with_fault(fleet, options)
         health_env = {k.removeprefix("TOIR_").lower(): v for k, v in demo_environment().items()}
         with running_platform(settings, urls, progress, **DEMO_ENV, **health_env):
+            # Only now: starting the platform takes longer than a short demo's first third.
+            fleet = _with_fault(fleet, options)
             return _simulate_and_account(urls, fleet, options, progress, settings)
 
 
 def _with_fault(fleet: Fleet, options: DemoOptions) -> Fleet:
-    """The same fleet with one unit overheating a third of the way into the run."""
+    """The same fleet with one unit overheating from fault_onset_s() on."""
     if not fleet.equipment:
         return fleet
-    starts_at_us = now_us() + int(options.duration_s / 3 * 1_000_000)
+    starts_at_us = now_us() + int(fault_onset_s(fleet.size, options) * 1_000_000)
     fault = demo_fault(fleet.equipment[0].id, starts_at_us=starts_at_us)
     return Fleet(replace(fleet.config, faults=(fault,)))
+
+
+def fault_onset_s(units: int, options: DemoOptions) -> float:
+    """Seconds into the simulation at which the demo's fault starts."""
+    rate = options.rate_msgs_s
+    interval_s = units / rate if rate and units else DEFAULT_EQUIPMENT_INTERVAL_S
+    warm_s = int(DEMO_DETECTOR["warmup_samples"]) * interval_s * WARMUP_MARGIN
+    earliest_s = max(options.duration_s * FAULT_AT_FRACTION, warm_s)
+    return min(earliest_s, options.duration_s * FAULT_LATEST_FRACTION)
 
 
 def _prepare_database(database_url: str, fleet: Fleet) -> None:

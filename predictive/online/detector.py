@@ -19,7 +19,8 @@ from predictive.online.hysteresis import Thresholds, Transitions, step_hysteresi
 from predictive.online.scoring import StepScores, score_step
 from predictive.online.state import IS_OPEN, LAST_TS_US, DetectorState
 
-STATE_FORMAT = 1
+# 2: the scale is a spread (a standard deviation), no longer a median absolute deviation.
+STATE_FORMAT = 2
 Ints = npt.NDArray[np.int64]
 
 

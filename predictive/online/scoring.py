@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import numpy.typing as npt
@@ -16,7 +17,6 @@ from predictive.online.config import DetectorConfig
 from predictive.online.state import (
     DRIFT_VAR,
     HAS_PREV,
-    MAD,
     MEAN,
     MODE,
     RECENT,
@@ -24,6 +24,7 @@ from predictive.online.state import (
     SAME_RUN,
     SEEN,
     SINCE_SWITCH,
+    SPREAD,
     DetectorState,
 )
 
@@ -31,10 +32,11 @@ Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 
-# Before this many samples the scale is a plain mean of deviations and nothing is clipped.
-MAD_START_SAMPLES = 10
-# Median absolute deviation to standard deviation, for normal noise.
-MAD_TO_SIGMA = 1.4826
+# Before this many samples the spread is a plain mean of deviations, the recent level a plain
+# average, and nothing is clipped.
+EARLY_SAMPLES = 10
+# Mean absolute deviation to standard deviation, for normal noise: sqrt(pi / 2).
+MEAN_ABS_TO_SIGMA = math.sqrt(math.pi / 2.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,28 +106,33 @@ def _baseline_step(
 ) -> tuple[Floats, Floats]:
     at = (rows, regime)
     block, count = state.baseline[at], state.count[at]
-    mean, mad = block[..., MEAN], block[..., MAD]
+    mean, spread = block[..., MEAN], block[..., SPREAD]
     x = np.where(present, values, mean)
     # The floor follows the metric's largest level in any regime: a stopped pump's pressure
     # sits at zero, yet a wobble of a hundredth of a bar is not news.
     level = np.abs(state.baseline[rows, :, :, MEAN]).max(axis=1)
     floor = config.scale_floor_abs + config.scale_floor_fraction * level
-    scale = np.maximum(MAD_TO_SIGMA * mad, floor)
-    spike_z = np.where(count >= config.warmup_samples, (x - mean) / scale, 0.0)
+    scale = np.maximum(spread, floor)
+    deviation = x - mean
+    warm = count >= config.warmup_samples
+    spike_z = np.where(warm, deviation / scale, 0.0)
+    # A reading past the opening threshold is an outlier, not spread: were it learnt as
+    # spread, a long excursion would widen the scale until it hid the excursion itself.
+    outlier = warm & (np.abs(spike_z) >= config.spike.open_at)
 
     # Early samples get plain-average weights, so the baseline starts from the data.
     rate = np.maximum(halflife_rate(config.baseline_halflife_samples), 1.0 / (count + 1))
-    clip = np.where(count >= MAD_START_SAMPLES, config.huber_c * scale, np.inf)
-    residual = np.clip(x - mean, -clip, clip)
-    # Clipped residuals alone move the baseline too slowly after a genuine change of level,
-    # and the scale then inflates and hides the next real anomaly: a fixed step towards
-    # each reading (a median tracker) lets it follow.
-    step = np.where(count >= MAD_START_SAMPLES, config.location_step * scale, 0.0)
-    new_mean = mean + rate * residual + step * np.sign(x - mean)
-    new_mad = _track_mad(mad, np.abs(x - mean), count, config.scale_step)
-    drift = _drift_step(block, count, x, mean + residual, clip, rate, floor, config)
+    robust = count >= EARLY_SAMPLES
+    clip = np.where(robust, config.huber_c * scale, np.inf)
+    residual = np.clip(deviation, -clip, clip)
+    # Clipped residuals alone move the baseline too slowly after a genuine change of level:
+    # a fixed step towards each reading (a median tracker) lets it follow, slowly.
+    step = np.where(robust, config.location_step * scale, 0.0)
+    new_mean = mean + rate * residual + step * np.sign(deviation)
+    new_spread = _track_spread(spread, np.abs(deviation), count, config, outlier)
+    drift = _drift_step(block, count, x, clip, rate, scale, floor, config)
 
-    updated = np.stack((new_mean, new_mad, *drift[1:]), axis=-1)
+    updated = np.stack((new_mean, new_spread, *drift[1:]), axis=-1)
     state.baseline[at] = np.where(present[..., None], updated, block)
     state.count[at] = count + present
     return spike_z, np.where(present, drift[0], 0.0)
@@ -135,43 +142,71 @@ def _drift_step(
     block: Floats,
     count: Ints,
     x: Floats,
-    clipped_x: Floats,
     clip: Floats,
     rate: Floats,
+    scale: Floats,
     floor: Floats,
     config: DetectorConfig,
 ) -> tuple[Floats, Floats, Floats, Floats]:
-    """Drift z, then the new reference, recent average and gap variance.
+    """Drift z, then the new reference, recent level and gap variance.
 
-    The drift is the gap between a recent average and a slow reference, in units of its
-    usual spread. The reference moves only by clipped residuals (no median step), so a
-    slow drift cannot drag it along; the spread is a clipped variance, which covers daily
-    cycles that a median of the gap would understate.
+    The drift is the gap between the recent level and a slow reference, in units of the
+    gap's usual spread. The recent level is a median tracker that moves at most one scale
+    per recent_samples readings: an excursion shorter than that barely moves it, however
+    deep, while a lasting change of level carries it all the way. The reference moves only
+    by clipped residuals, so a slow drift cannot drag it along. The gap's spread is a
+    clipped variance, which covers daily cycles that a median of the gap would understate,
+    learnt from calm gaps only (under the clearing threshold): a drift under way is not
+    spread, and learnt as spread it would hide itself.
     """
     reference, recent, drift_var = block[..., REFERENCE], block[..., RECENT], block[..., DRIFT_VAR]
     new_reference = reference + rate * np.clip(x - reference, -clip, clip)
-    recent_rate = np.maximum(halflife_rate(config.recent_halflife_samples), 1.0 / (count + 1))
-    # The recent average sees clipped values too: one wild sample is a spike, not a drift.
-    new_recent = recent + recent_rate * (clipped_x - recent)
+    tracked = recent + np.clip(
+        x - recent, -scale / config.recent_samples, scale / config.recent_samples
+    )
+    new_recent = np.where(count < EARLY_SAMPLES, recent + (x - recent) / (count + 1), tracked)
     gap = new_recent - new_reference
     drift_scale = np.maximum(np.sqrt(drift_var), floor)
+    warm = count >= config.drift_warmup_samples
+    drift_z = np.where(warm, gap / drift_scale, 0.0)
+    learnt = ~warm | (np.abs(drift_z) < config.drift.clear_below)
     drift_clip = np.where(count >= config.warmup_samples, config.huber_c * drift_scale, np.inf)
     clipped_gap = np.clip(gap, -drift_clip, drift_clip)
-    new_drift_var = drift_var + rate * (clipped_gap * clipped_gap - drift_var)
-    drift_z = np.where(count >= config.drift_warmup_samples, gap / drift_scale, 0.0)
+    new_drift_var = np.where(
+        learnt, drift_var + rate * (clipped_gap * clipped_gap - drift_var), drift_var
+    )
     return drift_z, new_reference, new_recent, new_drift_var
 
 
-def _track_mad(mad: Floats, deviation: Floats, count: Ints, step: float) -> Floats:
-    """The median absolute deviation: a plain mean at first, then a quantile tracker.
+def _track_spread(
+    spread: Floats, deviation: Floats, count: Ints, config: DetectorConfig, outlier: Bools
+) -> Floats:
+    """The spread (a standard deviation) from a quantile of the absolute deviations.
 
-    The tracker moves by a fixed factor up or down, so it settles where half the
-    deviations are above it however large the other half are: occasional excursions
-    do not inflate it the way they inflate a variance.
+    At first it is the mean absolute deviation (times sqrt(pi/2), exact for normal noise),
+    from the second reading on: the first has nothing to deviate from, and measured from
+    zero it would count a unit's whole level (80 °C) as spread. Then a quantile tracker
+    (the median absolute deviation by default): it steps up when a deviation exceeds the
+    spread's quantile and down otherwise, so it settles where the right share is above,
+    however large the deviations are. Its step shrinks as scale_gain / n down to scale_step
+    (a Robbins-Monro schedule): a regime's first readings are often unrepresentative (a
+    unit first seen at rest), so it must move fast at first, then hold steady. Outliers
+    (past the spike threshold) never push it up.
     """
-    early = mad + (deviation - mad) / (count + 1)
-    tracked = np.where(deviation > mad, mad * (1.0 + step), mad * (1.0 - step))
-    return np.where(count < MAD_START_SAMPLES, early, tracked)
+    p = config.scale_quantile
+    early = np.where(
+        count == 0, 0.0, spread + (deviation * MEAN_ABS_TO_SIGMA - spread) / np.maximum(count, 1)
+    )
+    gain = np.minimum(np.maximum(config.scale_step, config.scale_gain / (count + 1)), 0.5)
+    above = deviation > spread * _normal_abs_quantile(p)
+    up = np.where(outlier, spread, spread * (1.0 + gain * p))
+    tracked = np.where(above, up, spread * (1.0 - gain * (1.0 - p)))
+    return np.where(count < EARLY_SAMPLES, early, tracked)
+
+
+def _normal_abs_quantile(p: float) -> float:
+    """The p-quantile of |x| for standard normal x."""
+    return NormalDist().inv_cdf((1.0 + p) / 2.0)
 
 
 def _stuck_step(

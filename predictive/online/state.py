@@ -15,7 +15,7 @@ import numpy.typing as npt
 NO_TIME_US = -(2**62)
 
 # Per unit, regime and metric (floats): the baselines.
-MEAN, MAD, REFERENCE, RECENT, DRIFT_VAR = range(5)
+MEAN, SPREAD, REFERENCE, RECENT, DRIFT_VAR = range(5)
 # Per unit (ints).
 SEEN, LAST_TS_US, MODE, SINCE_SWITCH = range(4)
 # Per unit and metric (ints), beside the previous value itself.
@@ -27,7 +27,7 @@ HITS, CALM, IS_OPEN, OPEN_REGIME, OPENED_US = range(5)
 _FIELDS: dict[str, tuple[str, int | None]] = {
     "count": ("count", None),
     "mean": ("baseline", MEAN),
-    "mad": ("baseline", MAD),
+    "spread": ("baseline", SPREAD),
     "reference": ("baseline", REFERENCE),
     "recent": ("baseline", RECENT),
     "drift_var": ("baseline", DRIFT_VAR),
@@ -60,7 +60,7 @@ class DetectorState:
 
     @property
     def baseline(self) -> npt.NDArray[np.float64]:
-        """(units, regimes, metrics, 5): mean, mad, reference, recent, drift_var."""
+        """(units, regimes, metrics, 5): mean, spread, reference, recent, drift_var."""
         return self.blocks["baseline"]
 
     @property

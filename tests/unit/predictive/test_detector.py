@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from predictive.online.config import AnomalyKind
+from predictive.online.config import AnomalyKind, DetectorConfig
 from predictive.online.detector import OnlineDetector
 from predictive.online.events import Severity, Transition
 from tests.unit.predictive.factories import (
@@ -156,3 +156,66 @@ def test_an_empty_batch_is_a_no_op() -> None:
 
     assert detector.update_batch([], np.empty(0), np.empty((0, 1))) == []
     assert Series(np.empty((0, 1))).values.shape == (0, 1)
+
+
+# One baseline per mode and a warm-up of 20 readings, as for a unit reporting every second.
+SHORT_WARMUP = DetectorConfig(warmup_samples=20, drift_warmup_samples=10**9, phase_edges_samples=())
+
+
+def test_the_first_readings_of_a_unit_far_from_zero_raise_no_alarm() -> None:
+    # A machine that is already hot when it first reports: 80 °C from the first reading.
+    series = noisy(600, level=80.0, sigma=0.3)
+
+    assert feed(OnlineDetector(("temperature_c",), SHORT_WARMUP), series) == []
+    assert feed(OnlineDetector(("temperature_c",)), series) == []
+
+
+def test_the_scale_is_learnt_from_the_first_readings_not_from_zero() -> None:
+    # Measured from zero, the first reading would count as an 80 °C deviation and hide
+    # a 10 °C jump for hundreds of readings.
+    series = noisy(200, level=80.0, sigma=0.3)
+    series.values[60:, 0] += 10.0
+
+    events = feed(OnlineDetector(("temperature_c",), SHORT_WARMUP), series)
+
+    [spike] = opened(events, AnomalyKind.SPIKE)
+    assert 60 <= sample_of(spike) < 65
+    # The floor (1 % of 80 °C) is the scale here: the jump is 12.5 of it.
+    assert spike.contributors[0].z > 10.0
+
+
+def test_no_alarm_before_the_minimum_of_samples_even_for_a_wild_reading() -> None:
+    series = noisy(60, level=80.0, sigma=0.3)
+    series.values[12:17, 0] += 50.0
+
+    events = feed(OnlineDetector(("temperature_c",), SHORT_WARMUP), series)
+
+    assert events == []
+
+
+def test_a_quiet_sensor_is_judged_against_a_floor_relative_to_its_level() -> None:
+    # Two readings a hundredth of a degree apart: its own spread would make 0.3 °C a spike.
+    series = Series(80.0 + 0.01 * (np.arange(WARM_SAMPLES + 200) % 2)[:, None])
+    series.values[WARM_SAMPLES : WARM_SAMPLES + 5, 0] += 0.3
+    series.values[WARM_SAMPLES + 100 : WARM_SAMPLES + 105, 0] += 8.0
+
+    spikes = opened(feed(OnlineDetector(("temperature_c",)), series), AnomalyKind.SPIKE)
+
+    assert [sample_of(e) for e in spikes] == [WARM_SAMPLES + 102]
+
+
+def test_short_dips_are_no_drift_but_a_lasting_low_is() -> None:
+    # A machine that dips by 25 °C for half an hour every five hours, as part of its work,
+    # then stays low for half a day.
+    samples = 8 * SAMPLES_PER_DAY
+    series = noisy(samples, level=90.0, sigma=1.0)
+    for start in range(300, samples - 1_000, 300):
+        series.values[start : start + 30, 0] -= 25.0
+    low_from = samples - 720
+    series.values[low_from:, 0] -= 25.0
+
+    drifts = opened(feed(OnlineDetector(("temperature_c",)), series), AnomalyKind.DRIFT)
+
+    assert len(drifts) == 1
+    assert low_from < sample_of(drifts[0]) < low_from + 240
+    assert drifts[0].contributors[0].z < 0

@@ -195,7 +195,8 @@ def test_no_alarm_before_the_minimum_of_samples_even_for_a_wild_reading() -> Non
 
 def test_a_quiet_sensor_is_judged_against_a_floor_relative_to_its_level() -> None:
     # Two readings a hundredth of a degree apart: its own spread would make 0.3 °C a spike.
-    series = Series(80.0 + 0.01 * (np.arange(WARM_SAMPLES + 200) % 2)[:, None])
+    wobble = 0.01 * (np.arange(WARM_SAMPLES + 200) % 2)
+    series = Series((80.0 + wobble).astype(np.float64)[:, None])
     series.values[WARM_SAMPLES : WARM_SAMPLES + 5, 0] += 0.3
     series.values[WARM_SAMPLES + 100 : WARM_SAMPLES + 105, 0] += 8.0
 

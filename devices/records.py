@@ -1,9 +1,9 @@
 """The normalised telemetry records every device format is decoded into.
 
-They travel on Kafka as compact JSON: one object per message, or, when a device sent
-several in one message, an array of that device's records in one message (keyed by the
-device as ever), so a batch stays a batch at every hop. The stream decodes a whole batch
-with one codec and never sees a device's native format.
+They travel on Kafka as compact JSON: one object per message, or a pack, an array of the
+records of an ingest batch bound for one partition (each device's partition as if it were
+sent alone, keyed by its id: see ingest.packing), so a batch stays a batch at every hop.
+The stream decodes a whole batch with one codec and never sees a device's native format.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def encode(record: Record) -> bytes:
 
 
 def encode_many(records: Sequence[Record]) -> bytes:
-    """The Kafka value of several records of one device: a JSON array of them."""
+    """The Kafka value of several records: a JSON array of them."""
     return orjson.dumps(list(records))
 
 

@@ -17,7 +17,7 @@ from predictive.online.events import (
 )
 from predictive.online.hysteresis import Thresholds, Transitions, step_hysteresis
 from predictive.online.scoring import StepScores, score_step
-from predictive.online.state import IS_OPEN, LAST_TS_US, DetectorState
+from predictive.online.state import IS_OPEN, LAST_TS_US, NO_TIME_US, DetectorState
 
 # 2: the scale is a spread (a standard deviation), no longer a median absolute deviation.
 STATE_FORMAT = 2
@@ -77,6 +77,14 @@ class OnlineDetector:
             return ()
         flags = self._state.kinds[row, :, IS_OPEN]
         return tuple(kind for k, kind in enumerate(KINDS) if flags[k])
+
+    def last_ts_us(self, unit_id: str) -> int | None:
+        """The time of the newest reading learnt from the unit; None if it has none."""
+        row = self._state.rows.get(unit_id)
+        if row is None:
+            return None
+        ts_us = int(self._state.unit[row, LAST_TS_US])
+        return None if ts_us == NO_TIME_US else ts_us
 
     def to_dict(self) -> dict[str, Any]:
         """The whole detector (settings and state) as JSON-able values, for a checkpoint."""

@@ -101,7 +101,7 @@ class DetectorState:
                 rows[unit_id] = len(self.unit_ids)
                 self.unit_ids.append(unit_id)
         self._fit(len(self.unit_ids))
-        return np.fromiter((rows[u] for u in unit_ids), dtype=np.int64, count=len(unit_ids))
+        return np.fromiter(map(rows.__getitem__, unit_ids), dtype=np.int64, count=len(unit_ids))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able values: the unit ids and every field for those units."""

@@ -12,9 +12,12 @@ units updated since the last checkpoint are saved, never going backwards in time
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from devices.records import Reading
 from predictive.online.config import DetectorConfig
@@ -24,6 +27,9 @@ from stream.health.repository import Checkpoint
 
 MetricSet = tuple[str, ...]
 NAN = float("nan")
+NEVER_US = -1
+_TS_US = attrgetter("ts_us")
+_METRICS = attrgetter("metrics")
 
 
 class DetectorSet:
@@ -34,7 +40,6 @@ class DetectorSet:
         self._detectors: dict[MetricSet, OnlineDetector] = {}
         self._set_of: dict[str, MetricSet] = {}
         self._names_of: dict[str, frozenset[str]] = {}
-        self._last_ts_us: dict[str, int] = {}
         self._touched_s: dict[str, float] = {}
         self._dirty: set[str] = set()
 
@@ -50,7 +55,7 @@ class DetectorSet:
             for c in checkpoints
             if c.format == STATE_FORMAT
             and c.regimes == self._config.regimes
-            and c.last_ts_us > self._last_ts_us.get(c.unit_id, -1)
+            and c.last_ts_us > self._held_ts_us(c.unit_id)
         ]
         by_set: dict[MetricSet, list[Checkpoint]] = {}
         for checkpoint in usable:
@@ -59,17 +64,25 @@ class DetectorSet:
             self._merge(names, {c.unit_id: c.state for c in group})
             for c in group:
                 self._place(c.unit_id, names)
-                self._last_ts_us[c.unit_id] = c.last_ts_us
         return len(usable)
 
     def update(self, readings: Sequence[tuple[str, Reading]], *, now_s: float) -> list[Finding]:
         """Score and learn (unit id, reading) pairs; the anomalies opened and cleared."""
-        groups: dict[MetricSet, list[tuple[str, Reading]]] = {}
+        # This loop runs for every reading: plain lookups, a set comparison in C.
+        groups: dict[MetricSet, tuple[list[str], list[Reading]]] = {}
+        set_of, names_of = self._set_of, self._names_of
         for unit_id, reading in readings:
-            groups.setdefault(self._metric_set(unit_id, reading), []).append((unit_id, reading))
+            names = set_of.get(unit_id)
+            if names is None or not reading.metrics.keys() <= names_of[unit_id]:
+                names = self._grow(unit_id, reading)
+            group = groups.get(names)
+            if group is None:
+                group = groups[names] = ([], [])
+            group[0].append(unit_id)
+            group[1].append(reading)
         found: list[Finding] = []
-        for names, group in groups.items():
-            found += self._update_set(names, group, now_s)
+        for names, (unit_ids, of_set) in groups.items():
+            found += self._update_set(names, unit_ids, of_set, now_s)
         return sorted(found, key=lambda f: f.ts_us)
 
     def checkpoints(self) -> list[Checkpoint]:
@@ -90,38 +103,35 @@ class DetectorSet:
     def units(self) -> int:
         return len(self._set_of)
 
-    def _metric_set(self, unit_id: str, reading: Reading) -> MetricSet:
-        # A set comparison in C: this runs for every reading.
-        if reading.metrics.keys() <= self._names_of.get(unit_id, frozenset()):
-            return self._set_of[unit_id]
+    def _grow(self, unit_id: str, reading: Reading) -> MetricSet:
+        """The set of a unit seen for the first time, or reporting a metric new to it."""
         grown = tuple(sorted({*self._set_of.get(unit_id, ()), *reading.metrics}))
         self._place(unit_id, grown)
         return grown
+
+    def _held_ts_us(self, unit_id: str) -> int:
+        """The newest reading of the unit this worker has learnt from (NEVER_US if none)."""
+        detector = self._detectors.get(self._set_of.get(unit_id, ()))
+        held = None if detector is None else detector.last_ts_us(unit_id)
+        return NEVER_US if held is None else held
 
     def _place(self, unit_id: str, names: MetricSet) -> None:
         self._set_of[unit_id] = names
         self._names_of[unit_id] = frozenset(names)
 
     def _update_set(
-        self, names: MetricSet, group: list[tuple[str, Reading]], now_s: float
+        self, names: MetricSet, unit_ids: list[str], group: list[Reading], now_s: float
     ) -> list[Finding]:
         if not names:
             return []
         detector = self._detectors.get(names)
         if detector is None:
             detector = self._detectors[names] = OnlineDetector(names, self._config)
-        unit_ids = [unit_id for unit_id, _ in group]
-        values = np.array(
-            [[r.metrics.get(name, NAN) for name in names] for _, r in group], dtype=np.float64
-        )
-        ts_us = np.fromiter((r.ts_us for _, r in group), dtype=np.int64, count=len(group))
-        running = np.fromiter(
-            (r.running is not False for _, r in group), dtype=np.bool_, count=len(group)
-        )
-        events = detector.update_batch(unit_ids, ts_us, values, running)
-        for unit_id, reading in group:
-            self._last_ts_us[unit_id] = max(self._last_ts_us.get(unit_id, -1), reading.ts_us)
-            self._touched_s[unit_id] = now_s
+        count = len(group)
+        ts_us = np.fromiter(map(_TS_US, group), dtype=np.int64, count=count)
+        running = np.fromiter((r.running is not False for r in group), dtype=np.bool_, count=count)
+        events = detector.update_batch(unit_ids, ts_us, _values(group, names), running)
+        self._touched_s.update(dict.fromkeys(unit_ids, now_s))
         self._dirty.update(unit_ids)
         return [Finding.of(event) for event in events]
 
@@ -144,6 +154,20 @@ class DetectorSet:
         # The running settings win over those saved: an operator's change takes effect.
         data["config"] = self._config.to_dict()
         self._detectors[names] = OnlineDetector.from_dict(data)
+
+
+def _values(readings: list[Reading], names: MetricSet) -> npt.NDArray[np.float64]:
+    """(readings, metrics) in the set's order, NaN where a reading lacks a metric."""
+    metrics = list(map(_METRICS, readings))
+    shape = (len(metrics), len(names))
+    try:
+        # The usual case, every metric present: one C call per reading.
+        row = itemgetter(*names)
+        flat = map(row, metrics) if len(names) == 1 else chain.from_iterable(map(row, metrics))
+        return np.fromiter(flat, dtype=np.float64, count=shape[0] * shape[1]).reshape(shape)
+    except KeyError:
+        rows = [[m.get(name, NAN) for name in names] for m in metrics]
+        return np.array(rows, dtype=np.float64).reshape(shape)
 
 
 def _unit_checkpoints(

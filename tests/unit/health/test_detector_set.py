@@ -117,3 +117,20 @@ def test_a_unit_reporting_a_new_metric_moves_to_the_larger_metric_set() -> None:
 
     (checkpoint,) = detectors.checkpoints()
     assert checkpoint.metric_set == ("current_a", "pressure_bar", "temperature_c")
+
+
+def test_a_reading_lacking_a_metric_of_its_set_is_scored_on_the_others() -> None:
+    detectors = DetectorSet(CONFIG)
+    _feed(detectors, _readings("eq-1", 0, 60))
+    partial = [
+        ("eq-1", Reading("dev-eq-1", T0_US + (60 + i) * STEP_US, metrics={"current_a": 60.0}))
+        for i in range(5)
+    ]
+
+    found = _feed(detectors, partial)
+
+    assert [(f.kind, f.opened, f.contributors[0][0]) for f in found] == [
+        ("spike", True, "current_a")
+    ]
+    (checkpoint,) = detectors.checkpoints()
+    assert checkpoint.metric_set == ("current_a", "temperature_c")

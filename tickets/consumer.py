@@ -1,12 +1,13 @@
-"""The tickets consumer group on toir.events, run as a task of the stream worker.
+"""The tickets consumer group on toir.events, run in the stream worker on the tickets thread.
 
 Why not a faust agent (as it first was): faust reads every topic of the worker through one
 consumer and hands each fetched message to its agents' buffers in turn. Under a telemetry
 backlog the readings buffers are full, that hand-over waits for them, and a ticket event
-fetched behind readings waits too: measured with `toir bench loop` (docs/benchmarks.md),
-events reached the tickets code half a minute late under ingest load. A group of its own
-(`<stream group>-tickets`) fetches toir.events alone, so a telemetry backlog never stands
-between an event and its ticket.
+fetched behind readings waits too. Measured with `toir bench loop` (docs/benchmarks.md):
+events took 0.5 to 0.7 s to reach the tickets code with no load at all, and under ingest
+load most were not notified within 30 s. A group of its own (`<stream group>-tickets`)
+fetches toir.events alone, so a telemetry backlog never stands between an event and its
+ticket (and tickets.worker_thread keeps the telemetry event loop out of the way too).
 
 Exactly-once effect, as before: each event is applied in a transaction of its own that first
 claims its event_id (a redelivered event changes nothing), and a batch's offsets are

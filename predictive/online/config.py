@@ -73,7 +73,7 @@ class DetectorConfig:
     max_contributors: int = 5
     spike: Hysteresis = field(default_factory=lambda: Hysteresis(6.0, 3.0, 3, 5, 10))
     # Drift opens at 4: the lowest whole threshold without a drift false alarm on the
-    # simulator's tuning fleets (seeds 1 and 2); at 3 they appeared.
+    # simulator's tuning fleets (seeds 1 and 2); 3 raised forty.
     drift: Hysteresis = field(default_factory=lambda: Hysteresis(4.0, 2.0, 20, 30, 60))
     stuck: Hysteresis = field(default_factory=lambda: Hysteresis(1.0, 1.0, 1, 1, 3))
 

@@ -103,16 +103,18 @@ class AnomalyHandler:
         """Save the state of every unit updated since the last checkpoint; how many."""
         async with self._lock:
             rows = self._detectors.checkpoints()
-        if rows:
+            states = self._scorer.checkpoints()
+        if rows or states:
             try:
-                await self._once(lambda conn: repository.save_checkpoints(conn, rows))
+                await self._once(lambda conn: _save(conn, rows, states))
             except Exception:
                 self._detectors.forget_dirty(rows)
+                self._scorer.forget_dirty(states)
                 raise
         c = self.counters
         log.info(
             "anomalies: %d readings, %d not of equipment, %d opened, %d cleared, %d units "
-            "(%d restored), %d checkpointed",
+            "(%d restored), %d checkpointed, %d multivariate states saved",
             c.readings,
             c.not_equipment,
             c.opened,
@@ -120,6 +122,7 @@ class AnomalyHandler:
             self._detectors.units,
             c.restored,
             len(rows),
+            len(states),
         )
         return len(rows)
 
@@ -143,8 +146,9 @@ class AnomalyHandler:
         unit_ids = [info.equipment_id for info, _ in pairs]
         stale = self._detectors.stale(unit_ids, now_s=now_s, after_s=self._stale_after_s)
         if stale:
-            saved = await self._until_done(lambda conn: repository.load_checkpoints(conn, stale))
+            saved, states = await self._until_done(lambda conn: _load(conn, stale))
             self.counters.restored += self._detectors.restore(list(saved.values()))
+            self._scorer.restore(states)
         return pairs
 
     async def _deliver(self, found: list[Finding]) -> None:
@@ -170,6 +174,26 @@ class AnomalyHandler:
                 log.warning("database unavailable (%s); retrying in %.1f s", exc, delay_s)
                 await asyncio.sleep(delay_s)
                 delay_s = min(delay_s * 2, RETRY_MAX_DELAY_S)
+
+
+async def _save(
+    conn: psycopg.AsyncConnection,
+    rows: Sequence[repository.Checkpoint],
+    states: Sequence[repository.MultivariateState],
+) -> None:
+    # One transaction: a restarted worker never sees one layer's state without the other's.
+    async with conn.transaction():
+        if rows:
+            await repository.save_checkpoints(conn, rows)
+        if states:
+            await repository.save_multivariate_states(conn, states)
+
+
+async def _load(
+    conn: psycopg.AsyncConnection, unit_ids: list[str]
+) -> tuple[dict[str, repository.Checkpoint], list[repository.MultivariateState]]:
+    saved = await repository.load_checkpoints(conn, unit_ids)
+    return saved, await repository.load_multivariate_states(conn, unit_ids)
 
 
 async def _record(conn: psycopg.AsyncConnection, found: list[Finding]) -> None:

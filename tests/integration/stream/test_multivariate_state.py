@@ -1,33 +1,60 @@
 """The multivariate layer's open/clear state survives a stream worker restart (real PostgreSQL).
 
-Each test plays the anomaly handler's part: findings are recorded as they happen, states are
-saved at checkpoints, and a restarted worker loads the state of the units it sees.
+Most tests play the anomaly handler's part: findings are recorded as they happen, states are
+saved at checkpoints, and a restarted worker loads the state of the units it sees. The last
+ones run the handler itself, as the stream worker does.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
 import psycopg
 import pytest
+from psycopg_pool import AsyncConnectionPool
 
+from devices.records import encode
+from kernel.db import create_pool
+from kernel.events import AnomalyDetected
+from predictive.settings import HealthSettings
 from predictive.store import ModelStore
 from stream.health import repository
+from stream.health.anomalies import AnomalyHandler
 from stream.health.findings import Finding
 from stream.health.multivariate import ModelScorer
 from stream.health.repository import MultivariateState
-from tests.unit.health.factories import UNIT, broken, model_store, normal, run, scorer_of
+from stream.repository import prepare_connection
+from tests.unit.health.factories import (
+    MODEL,
+    UNIT,
+    broken,
+    model_store,
+    normal,
+    readings,
+    run,
+    scorer_of,
+)
 
 T = TypeVar("T")
 UNIT_ID = UNIT.equipment_id
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> ModelStore:
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A worker's data directory whose model store holds MODEL's promoted model."""
+    root = tmp_path_factory.mktemp("data")
+    model_store(HealthSettings(data_dir=root).models_dir)
+    return root
+
+
+@pytest.fixture(scope="module")
+def store(data_dir: Path) -> ModelStore:
     """The model store every worker of a test reads (trained once: training takes seconds)."""
-    return model_store(tmp_path_factory.mktemp("models"))
+    return ModelStore(HealthSettings(data_dir=data_dir).models_dir)
 
 
 def _db(database_url: str, op: Callable[[psycopg.AsyncConnection], Awaitable[T]]) -> T:
@@ -152,3 +179,78 @@ def test_an_older_state_never_overwrites_a_newer_one(database_url: str, store: M
     _db(database_url, lambda conn: repository.save_multivariate_states(conn, [older]))
 
     assert _load(database_url) == [newer]
+
+
+def _register_unit(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO assets.equipment (id, kind, model) VALUES (%s, 'pump', %s)",
+            (UNIT_ID, MODEL),
+        )
+        conn.execute(
+            "INSERT INTO assets.devices (id, kind, equipment_id) "
+            "VALUES ('dev-1', 'controller', %s)",
+            (UNIT_ID,),
+        )
+
+
+async def _discard(events: Sequence[AnomalyDetected]) -> None:
+    del events  # what is sent is another test's concern
+
+
+async def _started(pool: AsyncConnectionPool, data_dir: Path, start: int) -> AnomalyHandler:
+    """A new worker's handler: it has seen one reading of the unit and loaded the model."""
+    handler = AnomalyHandler(pool, HealthSettings(data_dir=data_dir), _discard)
+    await _feed(handler, normal(1, seed=9), start)
+    await handler.refresh_models()
+    return handler
+
+
+async def _feed(handler: AnomalyHandler, values: np.ndarray, start: int) -> list[Finding]:
+    batch = [encode(reading) for _, reading in readings(values, start)]
+    found: list[Finding] = []
+    for begin in range(0, len(batch), 20):
+        found += await handler.handle(batch[begin : begin + 20])
+    return [f for f in found if f.kind == "multivariate"]
+
+
+def _through_handlers(
+    database_url: str, data_dir: Path, *, checkpoint: bool
+) -> list[list[Finding]]:
+    """Normal, then broken; the worker stops (after a checkpoint or not), a new one goes on."""
+
+    async def go() -> list[list[Finding]]:
+        pool = create_pool(database_url, max_size=2, name="test", configure=prepare_connection)
+        try:
+            before = await _started(pool, data_dir, 0)
+            await _feed(before, normal(200, seed=2), 1)
+            opened = await _feed(before, broken(30, seed=3), 201)
+            if checkpoint:
+                assert await before.checkpoint() >= 1
+            after = await _started(pool, data_dir, 230)
+            still_broken = await _feed(after, broken(30, seed=5), 231)
+            cleared = await _feed(after, normal(200, seed=4), 261)
+            return [opened, still_broken, cleared]
+        finally:
+            await pool.close()
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("checkpoint", [True, False], ids=["checkpointed", "died-before"])
+def test_a_restarted_handler_resumes_the_open_anomaly_instead_of_opening_another(
+    database_url: str, data_dir: Path, checkpoint: bool
+) -> None:
+    _register_unit(database_url)
+
+    opened, still_broken, cleared = _through_handlers(database_url, data_dir, checkpoint=checkpoint)
+
+    assert [f.opened for f in opened] == [True]
+    assert still_broken == []
+    assert [(f.opened, f.opened_us) for f in cleared] == [(False, opened[0].opened_us)]
+    with psycopg.connect(database_url) as conn:
+        saved = conn.execute(
+            "SELECT count(*) FROM predictive.multivariate_state WHERE equipment_id = %s",
+            (UNIT_ID,),
+        ).fetchone()
+    assert saved == (1 if checkpoint else 0,)

@@ -60,7 +60,8 @@ async def auto_assign(
     demand = await ticket_demand(conn, ticket)
     if demand is None:
         return await _unassignable(conn, ticket, [UNLOCATED], None)
-    table = EngineerTable.from_profiles(await load_profiles(conn, now))
+    profiles = await load_profiles(conn, now, site_ids=[demand.site_id])
+    table = EngineerTable.from_profiles(profiles)
     rule = select_rule(await load_rules(conn), demand)
     result = assign_one(demand, table, rule, now, exclude_ids=exclude_ids)
     explanation = compact(result.ranking.explanation(top_n=EXPLAINED_CANDIDATES))

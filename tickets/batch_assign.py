@@ -62,7 +62,8 @@ async def assign_waiting(*, conn: psycopg.AsyncConnection, now: datetime) -> Bat
     waiting = await batch_repository.lock_waiting(conn, limit=MAX_BATCH)
     demands = [d for d in [await ticket_demand(conn, t) for t in waiting] if d is not None]
     exclude = {str(t.id): await refused_by(conn, t.id) for t in waiting}
-    table = EngineerTable.from_profiles(await load_profiles(conn, now))
+    sites = {d.site_id for d in demands}
+    table = EngineerTable.from_profiles(await load_profiles(conn, now, site_ids=sites))
     joint, greedy_total = _solve(demands, table, await load_rules(conn), now, exclude)
     assigned = [await _apply(conn, pick) for pick in joint]
     done = {a.ticket_id for a in assigned}

@@ -51,7 +51,8 @@ async def preview(
     demand = await ticket_demand(conn, ticket)
     if demand is None:
         raise Conflict(f"ticket {ticket_id}: {UNLOCATED}")
-    table = EngineerTable.from_profiles(await load_profiles(conn, now))
+    profiles = await load_profiles(conn, now, site_ids=[demand.site_id])
+    table = EngineerTable.from_profiles(profiles)
     rule = select_rule(await load_rules(conn), demand)
     # Those who declined or let it time out are out, as they are for a real reassignment.
     ranking = rank(demand, table, rule, now, exclude_ids=await refused_by(conn, ticket.id))

@@ -314,7 +314,8 @@ async def _reassign_if_sooner(
     demand = await ticket_demand(conn, ticket)
     if demand is None or ticket.assignee_id is None:
         return await escalate(conn=conn, ticket=ticket, why="arrival at risk")
-    table = EngineerTable.from_profiles(await load_profiles(conn, now))
+    profiles = await load_profiles(conn, now, site_ids=[demand.site_id])
+    table = EngineerTable.from_profiles(profiles)
     ranking = rank(demand, table, select_rule(await load_rules(conn), demand), now)
     travel = {c.engineer_id: c.travel_min for c in ranking.candidates()}
     current = travel.get(ticket.assignee_id, float("inf"))

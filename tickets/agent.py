@@ -23,7 +23,7 @@ from kernel.errors import DomainError
 from kernel.settings import Settings
 from kernel.urls import parse_mqtt_url
 from stream.timers import every
-from tickets.assign import auto_assign
+from tickets.assign import assign_ticket
 from tickets.consumer import GROUP_SUFFIX, EventsConsumerSettings, consume_events
 from tickets.escalation import SlaEvent, watch
 from tickets.from_events import open_from_event
@@ -89,7 +89,8 @@ class EventHandler:
             outcome = await open_from_event(conn=conn, event=event)
             if not outcome.opened or outcome.ticket is None:
                 return
-            ticket = await auto_assign(conn=conn, ticket_id=outcome.ticket.id, now=utcnow())
+            # Opened in this very transaction: the ticket in hand is the one stored.
+            ticket = await assign_ticket(conn=conn, ticket=outcome.ticket, now=utcnow())
         # Committed: the relay delivers while the next event is applied.
         self._relay.wake()
         self.opened += 1

@@ -55,6 +55,20 @@ async def auto_assign(
 ) -> TicketRead:
     """Assign the ticket to the best engineer, or flag it unassignable with the reasons."""
     ticket = await tickets.get(conn=conn, ticket_id=ticket_id)
+    return await assign_ticket(
+        conn=conn, ticket=ticket, now=now, exclude_ids=exclude_ids, reason=reason
+    )
+
+
+async def assign_ticket(
+    *,
+    conn: psycopg.AsyncConnection,
+    ticket: TicketRead,
+    now: datetime,
+    exclude_ids: Collection[str] = (),
+    reason: str = "new ticket",
+) -> TicketRead:
+    """As auto_assign, for a ticket read in this transaction and not changed since."""
     if ticket.status not in ASSIGNABLE or "manual" in ticket.flags:
         return ticket
     demand = await ticket_demand(conn, ticket)
@@ -117,7 +131,7 @@ async def _unassignable(
         changes["assignment_explanation"] = Jsonb(explanation)
     if ticket.status is Status.DECLINED or ticket.assignee_id:
         changes.update(status=Status.NEW.value, assignee_id=None, accepted_at=None)
-    await repository.update_status(conn, ticket.id, changes)
+    updated = await repository.update_ticket(conn, ticket.id, changes)
     await repository.add_history(
         conn,
         ticket.id,
@@ -128,6 +142,5 @@ async def _unassignable(
         to_status=str(changes.get("status", ticket.status.value)),
         reason="; ".join(reasons),
     )
-    updated = await tickets.get(conn=conn, ticket_id=ticket.id)
     await notify_planners(conn, summary(updated, "unassignable", reasons=reasons))
     return updated

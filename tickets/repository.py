@@ -51,6 +51,10 @@ def to_ticket(row: dict[str, Any]) -> TicketRead:
     return TicketRead.model_validate({**row, "sla": sla})
 
 
+# Writes go through the view (a simple one, so PostgreSQL writes the table beneath) to
+# return the ticket as read, SLA state included, without reading it again.
+
+
 async def insert_ticket(
     conn: psycopg.AsyncConnection,
     ticket_in: TicketCreate,
@@ -58,14 +62,15 @@ async def insert_ticket(
     deadlines: Mapping[str, datetime | None],
     cause: str | None = None,
     evidence: list[dict[str, Any]] | None = None,
-) -> int:
-    cur = await conn.execute(
+) -> TicketRead:
+    """Store a new ticket; the ticket as read."""
+    cur = await conn.cursor(row_factory=dict_row).execute(
         """
-        INSERT INTO tickets.tickets (kind, priority, title, description, equipment_id, site_id,
+        INSERT INTO tickets.tickets_view (kind, priority, title, description, equipment_id, site_id,
             customer, work_type, required_skills, estimated_h, checklist, cause, evidence,
             event_count, accept_by, arrive_by, resolve_by)
         VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-        RETURNING id
+        RETURNING *
         """,
         (
             ticket_in.kind.value,
@@ -89,16 +94,17 @@ async def insert_ticket(
     )
     row = await cur.fetchone()
     assert row is not None
-    return int(row[0])
+    return to_ticket(row)
 
 
 async def get_ticket(
     conn: psycopg.AsyncConnection, ticket_id: int, *, for_update: bool = False
 ) -> TicketRead | None:
-    if for_update:  # lock the row first: two actions on one ticket run one after the other
-        await conn.execute("SELECT 1 FROM tickets.tickets WHERE id = %s FOR UPDATE", (ticket_id,))
+    # FOR UPDATE locks the row beneath the view: two actions on one ticket run one after the
+    # other, and the second reads what the first left.
+    lock = " FOR UPDATE" if for_update else ""
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(f"{SELECT_TICKET} WHERE id = %s", (ticket_id,))
+        await cur.execute(f"{SELECT_TICKET} WHERE id = %s{lock}", (ticket_id,))
         row = await cur.fetchone()
     return None if row is None else to_ticket(row)
 
@@ -177,15 +183,37 @@ async def update_status(
     conn: psycopg.AsyncConnection, ticket_id: int, changes: dict[str, Any]
 ) -> None:
     """Set the given columns (names from our own code, never from input) and updated_at."""
+    columns, values = _assignments(changes)
+    await conn.execute(
+        f"UPDATE tickets.tickets SET {columns}, updated_at = now() WHERE id = %s",
+        [*values, ticket_id],
+    )
+
+
+async def update_ticket(
+    conn: psycopg.AsyncConnection, ticket_id: int, changes: dict[str, Any]
+) -> TicketRead:
+    """As update_status, returning the ticket as read after the change."""
+    columns, values = _assignments(changes)
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            f"UPDATE tickets.tickets_view SET {columns}, updated_at = now() WHERE id = %s "
+            "RETURNING *",
+            [*values, ticket_id],
+        )
+        row = await cur.fetchone()
+    if row is None:
+        raise LookupError(f"ticket {ticket_id} does not exist")
+    return to_ticket(row)
+
+
+def _assignments(changes: dict[str, Any]) -> tuple[str, list[Any]]:
     columns = ", ".join(f"{name} = %s" for name in changes)
     values = [
         Jsonb(v) if isinstance(v, dict | list) and not _is_text_array(name) else v
         for name, v in changes.items()
     ]
-    await conn.execute(
-        f"UPDATE tickets.tickets SET {columns}, updated_at = now() WHERE id = %s",
-        [*values, ticket_id],
-    )
+    return columns, values
 
 
 def _is_text_array(column: str) -> bool:

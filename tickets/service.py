@@ -77,12 +77,12 @@ async def create(
         "arrive_by": due.arrive_by,
         "resolve_by": resolve_by or due.resolve_by,
     }
-    ticket_id = await repository.insert_ticket(
+    ticket = await repository.insert_ticket(
         conn, ticket_in, deadlines=times, cause=cause, evidence=evidence
     )
     await repository.add_history(
         conn,
-        ticket_id,
+        ticket.id,
         actor_kind=actor.kind.value,
         actor_id=actor.id,
         action="open",
@@ -90,7 +90,7 @@ async def create(
         to_status=Status.NEW.value,
         details={"cause": cause} if cause else None,
     )
-    return await get(conn=conn, ticket_id=ticket_id)
+    return ticket
 
 
 async def get(*, conn: psycopg.AsyncConnection, ticket_id: int) -> TicketRead:
@@ -157,7 +157,7 @@ async def act(
         changes["flags"] = _assignment_flags(ticket.flags, manual=actor.kind is Actor.USER)
     if action is Action.COMPLETE:
         await _record_completion(conn, ticket, action_in.completion, actor)
-    await repository.update_status(conn, ticket_id, changes)
+    updated = await repository.update_ticket(conn, ticket_id, changes)
     await repository.add_history(
         conn,
         ticket_id,
@@ -169,7 +169,6 @@ async def act(
         reason=action_in.reason,
         details=_details(changes) | _named(action, action_in),
     )
-    updated = await get(conn=conn, ticket_id=ticket_id)
     await _notify_change(conn, ticket, updated, action, action_in)
     return updated
 

@@ -17,11 +17,31 @@ from tickets.users.models import Role, User
 bearer = HTTPBearer(auto_error=False, description="`toir_<id>_<secret>` from `toir token create`")
 
 
+# Reads run without a transaction block: under READ COMMITTED each statement takes its own
+# snapshot either way, so BEGIN and COMMIT would only add two round trips to every read.
+READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
+
+
 async def _connection(request: Request) -> AsyncIterator[psycopg.AsyncConnection]:
-    """One connection and one transaction per request: committed on success."""
+    """One connection per request; a change runs in one transaction, committed on success."""
     pool: AsyncConnectionPool = request.app.state.pool
     async with pool.connection() as conn:
-        yield conn
+        if request.method not in READ_ONLY_METHODS:
+            yield conn
+            return
+        await conn.set_autocommit(True)
+        try:
+            yield conn
+        finally:
+            await _restore_transactions(conn)
+
+
+async def _restore_transactions(conn: psycopg.AsyncConnection) -> None:
+    """Back to transactions before the pool lends it out for a change, or never again."""
+    try:
+        await conn.set_autocommit(False)
+    except psycopg.Error:
+        await conn.close()  # the pool discards a closed connection
 
 
 # Function scope: the transaction commits before the response is sent, so a client that

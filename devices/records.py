@@ -9,29 +9,33 @@ The stream decodes a whole batch with one codec and never sees a device's native
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, TypeAlias, TypeVar
 
-import orjson
+import msgspec
+
+# Epoch microseconds within what timestamptz and int8 hold comfortably.
+EpochUs: TypeAlias = Annotated[int, msgspec.Meta(ge=0, lt=10**17)]
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+# msgspec structs rather than dataclasses: decoded and validated by one C codec, which
+# profiles showed ~6x cheaper per reading than json-then-check in Python; each stream
+# consumer decodes every record once. gc=False: they hold no reference cycles, and millions
+# pass through a worker, so the collector need not track them.
+class Reading(msgspec.Struct, frozen=True, gc=False, forbid_unknown_fields=True):
     """One equipment reading: meters, running state and named metrics."""
 
     device_id: str
-    ts_us: int
+    ts_us: EpochUs
     hours_run: float | None = None
     running: bool | None = None
-    metrics: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, float] = {}
 
 
-@dataclass(frozen=True, slots=True)
-class Position:
+class Position(msgspec.Struct, frozen=True, gc=False, forbid_unknown_fields=True):
     """One GPS fix, units normalised (km/h, km, metres, degrees, hours, percent)."""
 
     device_id: str
-    ts_us: int
+    ts_us: EpochUs
     lat: float
     lon: float
     speed_kmh: float | None = None
@@ -45,20 +49,27 @@ class Position:
 
 
 Record = Reading | Position
+R = TypeVar("R", Reading, Position)
+T = TypeVar("T")
 
-READING_FIELDS = ("device_id", "ts_us", "hours_run", "running", "metrics")
-POSITION_FIELDS = tuple(Position.__dataclass_fields__)
+READING_FIELDS = Reading.__struct_fields__
+POSITION_FIELDS = Position.__struct_fields__
+
+_ENCODER = msgspec.json.Encoder()
+_READINGS = msgspec.json.Decoder(list[Reading] | Reading)
+_POSITIONS = msgspec.json.Decoder(list[Position] | Position)
+_READING = msgspec.json.Decoder(Reading)
+_POSITION = msgspec.json.Decoder(Position)
 
 
 def encode(record: Record) -> bytes:
     """The Kafka value of a record."""
-    # orjson serialises dataclasses itself, ten times faster than via asdict().
-    return orjson.dumps(record)
+    return _ENCODER.encode(record)
 
 
 def encode_many(records: Sequence[Record]) -> bytes:
     """The Kafka value of several records: a JSON array of them."""
-    return orjson.dumps(list(records))
+    return _ENCODER.encode(records)
 
 
 class RecordError(ValueError):
@@ -67,82 +78,35 @@ class RecordError(ValueError):
 
 def decode_readings(value: bytes) -> list[Reading]:
     """The Readings of a Kafka value (one object or an array); RecordError if any is bad."""
-    return [_reading(item) for item in _load_many(value)]
+    return _many(_READINGS, value)
 
 
 def decode_positions(value: bytes) -> list[Position]:
     """The Positions of a Kafka value (one object or an array); RecordError if any is bad."""
-    return [_position(item) for item in _load_many(value)]
+    return _many(_POSITIONS, value)
 
 
 def decode_reading(value: bytes) -> Reading:
     """A Reading from its Kafka value; RecordError if it is not one."""
-    return _reading(_load(value))
-
-
-def _reading(fields: dict[str, Any]) -> Reading:
-    reading = Reading(**fields)
-    _require(isinstance(reading.device_id, str), "device_id")
-    _require(_is_timestamp(reading.ts_us), "ts_us")
-    _require(_optional_number(reading.hours_run), "hours_run")
-    _require(reading.running is None or isinstance(reading.running, bool), "running")
-    _require(isinstance(reading.metrics, dict), "metrics")
-    _require(all(_is_number(v) for v in reading.metrics.values()), "metrics")
-    return reading
+    return _one(_READING, value)
 
 
 def decode_position(value: bytes) -> Position:
     """A Position from its Kafka value; RecordError if it is not one."""
-    return _position(_load(value))
+    return _one(_POSITION, value)
 
 
-def _position(fields: dict[str, Any]) -> Position:
-    position = Position(**fields)
-    _require(isinstance(position.device_id, str), "device_id")
-    _require(_is_timestamp(position.ts_us), "ts_us")
-    _require(_is_number(position.lat) and _is_number(position.lon), "lat/lon")
-    _require(position.ignition is None or isinstance(position.ignition, bool), "ignition")
-    numbers = (
-        position.speed_kmh,
-        position.heading,
-        position.odometer_km,
-        position.accuracy_m,
-        position.altitude_m,
-        position.battery_pct,
-        position.hours_run,
-    )
-    _require(all(_optional_number(v) for v in numbers), "numeric field")
-    return position
+def _many(decoder: msgspec.json.Decoder[list[R] | R], value: bytes) -> list[R]:
+    decoded = _one(decoder, value)
+    if not isinstance(decoded, list):
+        return [decoded]
+    if not decoded:
+        raise RecordError("an empty array holds no record")
+    return decoded
 
 
-def _load(value: bytes) -> dict[str, Any]:
-    data = orjson.loads(value)
-    if not isinstance(data, dict):
-        raise RecordError("not a JSON object")
-    return data
-
-
-def _load_many(value: bytes) -> list[dict[str, Any]]:
-    data = orjson.loads(value)
-    items = data if isinstance(data, list) else [data]
-    if not items or not all(isinstance(item, dict) for item in items):
-        raise RecordError("not a JSON object or a non-empty array of them")
-    return items
-
-
-def _require(ok: bool, name: str) -> None:
-    if not ok:
-        raise RecordError(f"{name} has the wrong type")
-
-
-def _is_timestamp(value: object) -> bool:
-    # Epoch microseconds within what timestamptz and int8 hold comfortably.
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**17
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _optional_number(value: object) -> bool:
-    return value is None or _is_number(value)
+def _one(decoder: msgspec.json.Decoder[T], value: bytes) -> T:
+    try:
+        return decoder.decode(value)
+    except msgspec.DecodeError as exc:  # ValidationError too: the message names the field
+        raise RecordError(str(exc)) from exc

@@ -7,6 +7,7 @@ from devices.records import (
     RecordError,
     decode_position,
     decode_reading,
+    decode_readings,
     encode,
 )
 
@@ -37,13 +38,12 @@ def test_a_position_survives_the_kafka_round_trip() -> None:
     ],
 )
 def test_a_malformed_reading_value_is_refused(fields: dict[str, object]) -> None:
-    # RecordError, or orjson's own ValueError for integers past 64 bits.
-    with pytest.raises(ValueError):
+    with pytest.raises(RecordError):
         decode_reading(orjson.dumps(fields))
 
 
 def test_unknown_fields_and_non_objects_are_refused() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(RecordError, match="unknown field `colour`"):
         decode_reading(orjson.dumps({"device_id": "eq-1", "ts_us": TS_US, "colour": "red"}))
     with pytest.raises(RecordError):
         decode_position(b"[1, 2]")
@@ -52,3 +52,9 @@ def test_unknown_fields_and_non_objects_are_refused() -> None:
 def test_a_position_needs_numeric_coordinates() -> None:
     with pytest.raises(RecordError):
         decode_position(orjson.dumps({"device_id": "v", "ts_us": TS_US, "lat": "55", "lon": 37}))
+
+
+def test_a_refusal_names_the_field_and_the_member() -> None:
+    value = orjson.dumps([{"device_id": "eq", "ts_us": TS_US}, {"device_id": "eq", "ts_us": True}])
+    with pytest.raises(RecordError, match=r"Expected `int`, got `bool` - at `\$\[1\]\.ts_us`"):
+        decode_readings(value)

@@ -20,11 +20,15 @@ HAPPY_PATH = [
     (Status.COMPLETED, Action.CLOSE, Status.CLOSED),
 ]
 
-ALL_ALLOWED = [
-    (status, action, target)
-    for action, moves in TRANSITIONS.items()
-    for status, target in moves.items()
-]
+# Sorted: the table is built from sets, and parallel test workers must collect one order.
+ALL_ALLOWED = sorted(
+    (
+        (status, action, target)
+        for action, moves in TRANSITIONS.items()
+        for status, target in moves.items()
+    ),
+    key=lambda move: (move[0].value, move[1].value),
+)
 
 
 @pytest.mark.parametrize(("status", "action", "target"), HAPPY_PATH)

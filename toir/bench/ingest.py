@@ -49,6 +49,8 @@ class IngestBenchResult:
     latency_p99_s: float
     # Publisher excluded: `toir simulate` exits before the second sample.
     cpu_pct_of_one_core: dict[str, float]
+    # The same CPU per message stored: comparable between runs that stored different amounts.
+    cpu_us_per_stored_msg: dict[str, float]
 
 
 def run_ingest_bench(
@@ -65,9 +67,11 @@ def run_ingest_bench(
             published = _publish(settings, urls, rate=rate, duration_s=duration_s, devices=devices)
             progress(f"published {published}; waiting for the pipeline to drain...")
             _wait_drained(urls.database_url, started, published)
-            usage = cpu.cpu_percent(before, cpu.sample())
+            after = cpu.sample()
+            usage = cpu.cpu_percent(before, after)
             result = _result(urls.database_url, started, rate, duration_s, devices, published)
-            return replace(result, cpu_pct_of_one_core=usage)
+            per_msg = cpu.us_per_item(usage, after.at - before.at, result.stored)
+            return replace(result, cpu_pct_of_one_core=usage, cpu_us_per_stored_msg=per_msg)
 
 
 def _publish(
@@ -132,6 +136,7 @@ def _result(
         latency_p50_s=round(float(p50), 3),
         latency_p99_s=round(float(p99), 3),
         cpu_pct_of_one_core={},
+        cpu_us_per_stored_msg={},
     )
 
 

@@ -11,12 +11,12 @@ import queue
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 import orjson
 import paho.mqtt.client as mqtt
 import psycopg
+from msgspec.structs import replace
 from paho.mqtt.enums import CallbackAPIVersion
 
 from devices.records import Position

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Final
+
+from msgspec.structs import replace
 
 from devices.records import Position
 from kernel.geo import destination, haversine_m, offset_m
@@ -122,7 +124,7 @@ class Track:
         """One fix at a point so many metres from CENTRE, then time moves on; position does not."""
         lat, lon = at(north_m, east_m)
         position = Position(self.device_id, ts(self.next_s), lat, lon)
-        self.fixes.append(replace(position, **changes))  # type: ignore[arg-type]
+        self.fixes.append(replace(position, **changes))
         self.last_s = self.next_s
         return self
 

@@ -17,8 +17,11 @@ demo: $(STAMP)
 	$(BIN)/toir demo
 
 # The slow fault drills (broker kill -9, a database outage for ingest) run with `make test-slow`.
+# Three test processes: most integration and end-to-end tests wait on brokers and child
+# processes, so three keep two cores busy (TEST_WORKERS=0 runs them in this process).
+TEST_WORKERS ?= 3
 test: browser-deps lint typecheck
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" -n $(TEST_WORKERS)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow

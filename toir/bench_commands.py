@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from toir.bench.fresh import fresh_data_dir
 from toir.cli import _settings, bench_app
 
 
@@ -50,7 +51,8 @@ def bench_ingest_suite(
         flat_out_batched_messages,
         baseline,
     )
-    result = run_ingest_suite(_settings(), options=options, progress=_progress)
+    with fresh_data_dir(_settings(), say=_progress) as settings:
+        result = run_ingest_suite(settings, options=options, progress=_progress)
     _print(result.as_dict())
 
 
@@ -84,7 +86,8 @@ def bench_memory(
     """The stream worker's RSS while many devices are active."""
     from toir.bench.memory import run_memory_bench
 
-    result = run_memory_bench(
-        _settings(), devices=devices, rate=rate, duration_s=duration, progress=_progress
-    )
+    with fresh_data_dir(_settings(), say=_progress) as settings:
+        result = run_memory_bench(
+            settings, devices=devices, rate=rate, duration_s=duration, progress=_progress
+        )
     _print(result.as_dict())

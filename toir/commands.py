@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from toir.bench.fresh import fresh_data_dir
 from toir.cli import _require, _settings, app, bench_app, fail
 
 DurationOpt = Annotated[float, typer.Option("--duration", min=1, help="Seconds to run.")]
@@ -113,10 +114,10 @@ def bench_ingest(
     """Publish at a fixed rate through the whole pipeline; report throughput and latency."""
     from toir.bench.ingest import as_json, run_ingest_bench
 
-    settings = _settings()
-    result = run_ingest_bench(
-        settings, rate=rate, duration_s=duration, devices=devices, progress=_progress
-    )
+    with fresh_data_dir(_settings(), say=_progress) as settings:
+        result = run_ingest_bench(
+            settings, rate=rate, duration_s=duration, devices=devices, progress=_progress
+        )
     for key, value in json.loads(as_json(result)).items():
         typer.echo(f"  {key:<20} {value}")
     typer.echo(as_json(result))
@@ -148,8 +149,10 @@ def bench_tickets_api(
     """GET /api/v1/tickets at a fixed rate over many stored tickets (and /me as baseline)."""
     from toir.bench.tickets_api import run_tickets_api_bench
 
-    settings = _settings()
-    figures = run_tickets_api_bench(settings, tickets=tickets, rate_rps=rate, duration_s=duration)
+    with fresh_data_dir(_settings(), say=_progress) as settings:
+        figures = run_tickets_api_bench(
+            settings, tickets=tickets, rate_rps=rate, duration_s=duration
+        )
     typer.echo(json.dumps(figures, sort_keys=True))
 
 
@@ -164,10 +167,14 @@ def bench_loop(
     """Event → ticket → assigned → engineer notified, p50/p99, under ingest load."""
     from toir.bench.loop import run_loop_bench
 
-    settings = _settings()
-    figures = run_loop_bench(
-        settings, events=events, event_rate=event_rate, ingest_rate=ingest_rate, progress=_progress
-    )
+    with fresh_data_dir(_settings(), say=_progress) as settings:
+        figures = run_loop_bench(
+            settings,
+            events=events,
+            event_rate=event_rate,
+            ingest_rate=ingest_rate,
+            progress=_progress,
+        )
     typer.echo(json.dumps(figures, sort_keys=True))
 
 

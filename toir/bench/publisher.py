@@ -53,7 +53,13 @@ def bench_vehicle_ids(count: int, prefix: str = "bench-veh") -> list[str]:
 
 
 class Payloads:
-    """Messages in device round-robin; each device's timestamps strictly increase (ms)."""
+    """Messages in device round-robin; each device's timestamps strictly increase (ms).
+
+    Each reading of a device is the next of its own series, whether sent alone or in a batch,
+    so a batched device's values vary from reading to reading as a real one's do: fifty equal
+    readings in a row would be a stuck sensor, and the benchmark would measure the anomalies
+    and tickets it opens rather than ingest.
+    """
 
     def __init__(self, load: Load) -> None:
         self._load = load
@@ -62,22 +68,26 @@ class Payloads:
         self._units = units
 
     def __iter__(self) -> Iterator[tuple[str, bytes, int]]:
-        sequence = 0
+        sent = 0
         while True:
-            for device_id, is_equipment in self._units:
-                sequence += 1
-                yield self._message(device_id, is_equipment, sequence)
+            for position, (device_id, is_equipment) in enumerate(self._units):
+                # The series index of the message's first reading; consecutive readings of a
+                # device are len(units) apart, as when every message holds one reading.
+                first = sent * self._load.batch * len(self._units) + position
+                yield self._message(device_id, is_equipment, first)
+            sent += 1
 
-    def _message(self, device_id: str, is_equipment: bool, sequence: int) -> tuple[str, bytes, int]:
+    def _message(self, device_id: str, is_equipment: bool, first: int) -> tuple[str, bytes, int]:
         batch = self._load.batch
+        stride = len(self._units)
         # The last item carries the publish time: latency is measured from it.
         first_ms = max(time.time_ns() // 1_000_000 - batch + 1, self._last_ms.get(device_id, 0) + 1)
         self._last_ms[device_id] = first_ms + batch - 1
         if is_equipment:
-            items = [_reading(first_ms + i, sequence) for i in range(batch)]
+            items = [_reading(first_ms + i, first + i * stride) for i in range(batch)]
             topic = f"toir/v1/devices/{device_id}/telemetry"
         else:
-            items = [_position(first_ms + i, sequence) for i in range(batch)]
+            items = [_position(first_ms + i, first + i * stride) for i in range(batch)]
             topic = f"toir/v1/devices/{device_id}/position"
         body = items[0] if batch == 1 else items
         return topic, orjson.dumps(body), batch

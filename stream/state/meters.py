@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from operator import attrgetter
 from typing import Final, Literal
 
 from kernel.geo import haversine_m
@@ -36,6 +37,7 @@ US_PER_SECOND: Final = 1_000_000
 HOURS_COUNTER_SLACK_H: Final = 0.1
 ODOMETER_COUNTER_SLACK_KM: Final = 1.0
 HOURS_PER_HOUR: Final = 1.0
+_TS_US = attrgetter("ts_us")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +107,13 @@ def advance_hours(
     state: MeterState, samples: Iterable[HoursSample], limits: MeterLimits
 ) -> MeterState:
     """The hours-run meter after the samples, applied in time order."""
-    for sample in sorted(samples, key=lambda s: s.ts_us):
-        state = _hours_step(state, sample, limits)
+    ordered = sorted(samples, key=_TS_US)
+    at = 0
+    while at < len(ordered):
+        if _counting(state, ordered[at]):
+            state, at = _counter_run(state, ordered, at)
+        else:
+            state, at = _hours_step(state, ordered[at], limits), at + 1
     return state
 
 
@@ -145,6 +152,49 @@ def _hours_step(state: MeterState, sample: HoursSample, limits: MeterLimits) -> 
     if state.counter_raw is not None or sample.on is None:
         return replace(state, last_us=sample.ts_us)
     return _state_step(state, sample.ts_us, sample.on, limits.max_gap_s)
+
+
+def _counting(state: MeterState, sample: HoursSample) -> bool:
+    """Whether the sample continues the device counter the meter already follows."""
+    return (
+        sample.counter_h is not None
+        and state.device_id == sample.device_id
+        and state.counter_raw is not None
+        and state.counter_us is not None
+    )
+
+
+def _counter_run(state: MeterState, ordered: list[HoursSample], at: int) -> tuple[MeterState, int]:
+    """_hours_step over the run of counter samples from `at`, in plain floats: a device
+    sending its counter with every reading (the usual case) would otherwise cost a replace()
+    per reading. Returns the meter after the run and where the run ended."""
+    assert state.counter_raw is not None and state.counter_us is not None
+    value, raw, raw_us = state.value, state.counter_raw, state.counter_us
+    last_us, applied = state.last_us, False
+    while at < len(ordered):
+        sample = ordered[at]
+        counter_h = sample.counter_h
+        if counter_h is None or sample.device_id != state.device_id:
+            break
+        at += 1
+        if last_us is not None and sample.ts_us <= last_us:
+            continue  # late: applied already
+        elapsed_h = (sample.ts_us - raw_us) / US_PER_HOUR
+        value += counter_delta(
+            raw,
+            counter_h,
+            elapsed_h=elapsed_h,
+            max_rate_per_h=HOURS_PER_HOUR,
+            slack=HOURS_COUNTER_SLACK_H,
+        )
+        raw, applied = counter_h, True
+        raw_us = last_us = sample.ts_us
+    if not applied:
+        return state, at
+    moved = replace(
+        state, value=value, source="counter", counter_raw=raw, counter_us=raw_us, last_us=last_us
+    )
+    return moved, at
 
 
 def _state_step(state: MeterState, ts_us: int, on: bool, max_gap_s: float) -> MeterState:

@@ -17,6 +17,7 @@ from stream.state.meters import (
     counter_delta,
     set_baseline,
 )
+from stream.state.meters import _hours_step as _hours_step  # the reference fold
 
 T0_US = 1_764_000_000_000_000
 MINUTE_US = 60_000_000
@@ -214,3 +215,53 @@ def test_a_baseline_set_before_any_data_is_not_overwritten_by_the_first_counter(
     assert hours(
         counter(0, 1200.0), counter(60, 1201.0), start=set_baseline(MeterState(), 50.0)
     ) == (pytest.approx(51.0))
+
+
+def _one_sample_at_a_time(
+    start: MeterState, samples: list[HoursSample], limits: MeterLimits
+) -> MeterState:
+    """The reference: every sample through the single-sample step, in time order."""
+    meter = start
+    for sample in sorted(samples, key=lambda s: s.ts_us):
+        meter = _hours_step(meter, sample, limits)
+    return meter
+
+
+def _random_samples(rng: random.Random) -> list[HoursSample]:
+    hours, minutes, samples = 500.0, 0.0, []
+    for _ in range(rng.randint(1, 60)):
+        minutes += rng.choice([0.0, 1.0, 5.0, 30.0])  # 0: a duplicate time
+        roll = rng.random()
+        if roll < 0.05:
+            hours = rng.uniform(0, 2)  # the counter was reset
+        elif roll < 0.1:
+            hours += 50.0  # a glitch: faster than time allows
+        else:
+            hours += rng.uniform(0, 0.1)
+        device = "eq-2" if rng.random() < 0.05 else "eq-1"
+        if rng.random() < 0.15:
+            samples.append(HoursSample(device, at(minutes), on=rng.random() < 0.5))
+        else:
+            samples.append(HoursSample(device, at(minutes), counter_h=round(hours, 3)))
+    return samples
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_batch_of_samples_moves_the_meter_as_one_sample_at_a_time(seed: int) -> None:
+    # A run of counter samples is folded in plain floats rather than sample by sample:
+    # whatever the mix (resets, glitches, duplicates, states, another device, late samples
+    # and a planner's baseline), the meter must end exactly where single steps take it.
+    rng = random.Random(seed)
+    start = advance_hours(MeterState(), [counter(-10, 480.0)], LIMITS)
+    if seed % 3 == 0:
+        start = set_baseline(start, 1_000.0)
+    samples = _random_samples(rng)
+    late = [HoursSample("eq-1", at(-20), counter_h=470.0)]
+    batch = samples + late
+    rng.shuffle(batch)
+    assert advance_hours(start, batch, LIMITS) == _one_sample_at_a_time(start, batch, LIMITS)
+
+
+def test_late_counter_samples_leave_a_planners_baseline_as_it_was() -> None:
+    meter = set_baseline(advance_hours(MeterState(), [counter(0, 480.0)], LIMITS), 1_000.0)
+    assert advance_hours(meter, [counter(-5, 479.0), counter(0, 480.5)], LIMITS) == meter

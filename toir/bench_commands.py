@@ -10,6 +10,8 @@ import typer
 from toir.bench.fresh import fresh_data_dir
 from toir.cli import _settings, bench_app
 
+StreamWorkersOpt = typer.Option(min=1, help="`toir stream` workers sharing the partitions.")
+
 
 def _progress(line: str) -> None:
     typer.echo(line, err=True)
@@ -34,6 +36,7 @@ def bench_ingest_suite(
     flat_out_messages: Annotated[int, typer.Option(min=1)] = 300_000,
     flat_out_batched_messages: Annotated[int, typer.Option(min=1)] = 20_000,
     baseline: Annotated[bool, typer.Option(help="Also run the paho → COPY baseline.")] = True,
+    stream_workers: Annotated[int, StreamWorkersOpt] = 1,
 ) -> None:
     """Sustained, latency, batched and flat-out ingest runs, and the baseline ratio."""
     from toir.bench.ingest_suite import SuiteOptions, run_ingest_suite
@@ -50,6 +53,7 @@ def bench_ingest_suite(
         flat_out_messages,
         flat_out_batched_messages,
         baseline,
+        stream_workers,
     )
     with fresh_data_dir(_settings(), say=_progress) as settings:
         result = run_ingest_suite(settings, options=options, progress=_progress)

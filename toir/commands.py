@@ -110,14 +110,18 @@ def bench_ingest(
     duration: DurationOpt = 60.0,
     rate: Annotated[float, typer.Option(min=1, help="Messages per second to publish.")] = 2000.0,
     devices: Annotated[int, typer.Option(min=1, help="Publishing equipment units.")] = 1000,
+    stream_workers: Annotated[
+        int, typer.Option(min=1, help="`toir stream` workers sharing the partitions.")
+    ] = 1,
 ) -> None:
     """Publish at a fixed rate through the whole pipeline; report throughput and latency."""
-    from toir.bench.ingest import as_json, run_ingest_bench
+    from toir.bench.ingest import IngestLoad, as_json, run_ingest_bench
 
+    load = IngestLoad(
+        rate=rate, duration_s=duration, devices=devices, stream_workers=stream_workers
+    )
     with fresh_data_dir(_settings(), say=_progress) as settings:
-        result = run_ingest_bench(
-            settings, rate=rate, duration_s=duration, devices=devices, progress=_progress
-        )
+        result = run_ingest_bench(settings, load, progress=_progress)
     for key, value in json.loads(as_json(result)).items():
         typer.echo(f"  {key:<20} {value}")
     typer.echo(as_json(result))

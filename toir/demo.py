@@ -81,7 +81,7 @@ def run_demo(settings: Settings, options: DemoOptions, progress: Progress) -> De
         _prepare_database(urls.database_url, fleet)
         add_demo_plans(urls.database_url, fleet)
         health_env = {k.removeprefix("TOIR_").lower(): v for k, v in demo_environment().items()}
-        with running_platform(settings, urls, progress, **DEMO_ENV, **health_env):
+        with running_platform(settings, urls, progress, extra_env={**DEMO_ENV, **health_env}):
             # Only now: starting the platform takes longer than a short demo's first third.
             fleet = _with_fault(fleet, options)
             return _simulate_and_account(urls, fleet, options, progress, settings)

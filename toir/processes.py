@@ -8,7 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,13 +113,26 @@ class ToirProcess:
 
 @contextmanager
 def running_platform(
-    settings: Settings, urls: ServiceUrls, progress: Progress, **extra_env: str
+    settings: Settings,
+    urls: ServiceUrls,
+    progress: Progress,
+    *,
+    stream_workers: int = 1,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[None]:
-    """Start `toir stream` and `toir ingest`, wait until a probe goes through, stop after."""
+    """Start `toir stream` and `toir ingest`, wait until a probe goes through, stop after.
+
+    stream_workers > 1 starts that many `toir stream` workers, sharing the partitions as an
+    operator scaling out would run them, each with a data directory of its own.
+    """
     logs = settings.data_dir / "logs"
+    extra = dict(extra_env or {})
     # The OsmAnd receiver gets a free port of its own: a dev machine may run several stacks.
-    env = process_env(urls, settings.data_dir, ingest_http_port=str(free_tcp_port()), **extra_env)
-    children = [ToirProcess(name, env, logs / f"{name}.log") for name in ("stream", "ingest")]
+    env = process_env(urls, settings.data_dir, ingest_http_port=str(free_tcp_port()), **extra)
+    children = [
+        *_stream_workers(settings, urls, stream_workers, extra),
+        ToirProcess("ingest", env, logs / "ingest.log"),
+    ]
     for child in children:
         child.start()
     try:
@@ -130,3 +143,17 @@ def running_platform(
     finally:
         for child in reversed(children):
             child.stop()
+
+
+def _stream_workers(
+    settings: Settings, urls: ServiceUrls, count: int, extra_env: dict[str, str]
+) -> list[ToirProcess]:
+    logs = settings.data_dir / "logs"
+    if count == 1:
+        env = process_env(urls, settings.data_dir, **extra_env)
+        return [ToirProcess("stream", env, logs / "stream.log")]
+    workers = []
+    for number in range(1, count + 1):
+        env = process_env(urls, settings.data_dir / f"stream-{number}", **extra_env)
+        workers.append(ToirProcess("stream", env, logs / f"stream-{number}.log"))
+    return workers

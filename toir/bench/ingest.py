@@ -53,16 +53,27 @@ class IngestBenchResult:
     cpu_us_per_stored_msg: dict[str, float]
 
 
+@dataclass(frozen=True)
+class IngestLoad:
+    """What the benchmark publishes, and how many stream workers take it."""
+
+    rate: float
+    duration_s: float
+    devices: int
+    stream_workers: int = 1
+
+
 def run_ingest_bench(
-    settings: Settings, *, rate: float, duration_s: float, devices: int, progress: Progress
+    settings: Settings, load: IngestLoad, *, progress: Progress
 ) -> IngestBenchResult:
     """Run the benchmark on the configured or embedded stack and return its figures."""
+    rate, duration_s, devices = load.rate, load.duration_s, load.devices
     with EmbeddedStack(settings, log=progress) as stack:
         urls = ServiceUrls(stack.database_url, stack.mqtt_url, stack.kafka_url)
         with connect(urls.database_url) as conn:
             migrate(conn)
         register_fleet(urls.database_url, Fleet(FleetConfig(equipment=devices, vehicles=0)))
-        with running_platform(settings, urls, progress):
+        with running_platform(settings, urls, progress, stream_workers=load.stream_workers):
             started, before = utcnow(), cpu.sample()
             published = _publish(settings, urls, rate=rate, duration_s=duration_s, devices=devices)
             progress(f"published {published}; waiting for the pipeline to drain...")

@@ -51,6 +51,7 @@ class SuiteOptions:
     flat_out_messages: int = 300_000
     flat_out_batched_messages: int = 20_000
     baseline: bool = True
+    stream_workers: int = 1
 
 
 @dataclass
@@ -103,7 +104,7 @@ def run_ingest_suite(
         with connect(urls.database_url) as conn:
             migrate(conn)
         register_bench_devices(urls.database_url, equipment=options.devices)
-        with running_platform(settings, urls, progress):
+        with running_platform(settings, urls, progress, stream_workers=options.stream_workers):
             for scenario in toir_scenarios(options):
                 result.results.append(_run(urls, scenario, "toir", READINGS, options, progress))
         if options.baseline:

@@ -9,27 +9,25 @@ prints one JSON line: messages and readings the broker acknowledged, and the tim
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 import sys
-import threading
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 import orjson
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
-from ingest.paho_client import BufferedClient
-from kernel.urls import parse_mqtt_url
+from toir.bench.mqtt_link import WINDOW, LeanPublisher
 
 FLUSH_TIMEOUT_S = 120.0
-CONNECT_TIMEOUT_S = 10.0
 PACE_SLICE_S = 0.002
-# Messages awaiting PUBACK, and paho's own window on the wire: paho scans that window
-# on every PUBACK, so a large one costs more CPU than it gains.
-WINDOW = 100
-PAHO_INFLIGHT = 100
+# A full window is refilled once this much of it is free, not per PUBACK: bursts of one
+# message would cost a system call each.
+REFILL_MIN = WINDOW // 10
+# How long one wait for PUBACKs lasts before the loop looks at its deadline again.
+ACK_WAIT_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,61 +127,6 @@ class PublishReport:
     unacknowledged: int
 
 
-class LeanPublisher:
-    """paho at QoS 1 with a bounded window and nothing else: the simulator's Publisher
-    keeps per-message labels and statistics, which cost more CPU than paho itself here,
-    and every microsecond the load generator spends is taken from the pipeline it loads."""
-
-    def __init__(self, mqtt_url: str, *, window: int = WINDOW) -> None:
-        self._address = parse_mqtt_url(mqtt_url)
-        self._client_id = f"toir-bench-pub-{uuid.uuid4().hex[:12]}"
-        self._window = threading.Semaphore(window)
-        self._connected = threading.Event()
-        self.sent = self.acked = 0
-        self._client = self._make_client(clean_session=False)
-        self._client.max_inflight_messages_set(PAHO_INFLIGHT)
-        self._client.on_connect = lambda *_: self._connected.set()
-        self._client.on_publish = self._on_publish
-
-    def connect(self) -> None:
-        self._client.connect(self._address.host, self._address.port)
-        self._client.loop_start()
-        if not self._connected.wait(CONNECT_TIMEOUT_S):
-            raise ConnectionError(f"no MQTT connection to {self._address.host}")
-
-    def publish(self, topic: str, payload: bytes) -> None:
-        self._window.acquire()
-        self._client.publish(topic, payload, qos=1)
-        self.sent += 1
-
-    def flush(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while self.acked < self.sent and time.monotonic() < deadline:
-            time.sleep(0.01)
-
-    def close(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
-        # End the persistent session (MQTT 3.1.1 §3.1.2.4) so runs do not pile them up.
-        cleaner = self._make_client(clean_session=True)
-        cleaner.connect(self._address.host, self._address.port)
-        cleaner.disconnect()
-
-    def _make_client(self, *, clean_session: bool) -> mqtt.Client:
-        # Reading PUBACKs in chunks, as ingest reads messages: paho's own read is a few
-        # system calls per 4-byte PUBACK.
-        client = BufferedClient(
-            CallbackAPIVersion.VERSION2, client_id=self._client_id, clean_session=clean_session
-        )
-        if self._address.username:
-            client.username_pw_set(self._address.username, self._address.password)
-        return client
-
-    def _on_publish(self, *args: object) -> None:
-        self.acked += 1  # only paho's thread writes it
-        self._window.release()
-
-
 def publish(mqtt_url: str, load: Load) -> PublishReport:
     """Publish the load, wait for every PUBACK, and report what the broker acknowledged."""
     publisher = LeanPublisher(mqtt_url)
@@ -192,27 +135,53 @@ def publish(mqtt_url: str, load: Load) -> PublishReport:
     try:
         _run(publisher, load, started)
         publisher.flush(FLUSH_TIMEOUT_S)
-    finally:
-        elapsed_s = time.monotonic() - started
-        publisher.close()
+    except BaseException:
+        with contextlib.suppress(OSError):  # the broker may be gone: the error says more
+            publisher.close()
+        raise
+    elapsed_s = time.monotonic() - started
+    publisher.close()
     acked = publisher.acked
     return PublishReport(acked, acked * load.batch, elapsed_s, publisher.sent - acked)
 
 
 def _run(publisher: LeanPublisher, load: Load, started: float) -> None:
-    deadline = started + load.duration_s if load.duration_s is not None else None
-    for topic, payload, _ in Payloads(load):
-        if load.messages is not None and publisher.sent >= load.messages:
-            break
-        if deadline is not None and time.monotonic() >= deadline:
-            break
-        if load.rate_msgs_s > 0:
-            # Sleep in slices of a few ms and send what fell due in a burst: a sleep per
-            # message would cost the publisher more CPU than publishing does.
-            delay_s = started + publisher.sent / load.rate_msgs_s - time.monotonic()
-            if delay_s > 0:
-                time.sleep(max(delay_s, PACE_SLICE_S))
-        publisher.publish(topic, payload)
+    """Send what is due in bursts: at a fixed rate, every few ms what fell due since the
+    last burst; flat out, as much as the window takes."""
+    payloads = iter(Payloads(load))
+    deadline = started + load.duration_s if load.duration_s is not None else math.inf
+    while (now := time.monotonic()) < deadline:
+        due = _due(load, publisher.sent, started, now)
+        if due is None:
+            return
+        publisher.keep_alive(now)
+        if due <= 0:
+            # Sleep in slices of a few ms: a sleep per message would cost the publisher
+            # more CPU than publishing does.
+            time.sleep(max(started + publisher.sent / load.rate_msgs_s - now, PACE_SLICE_S))
+        elif publisher.room >= min(due, REFILL_MIN):
+            burst = islice(payloads, min(due, publisher.room))
+            publisher.publish_burst((topic, payload) for topic, payload, _ in burst)
+        else:
+            _make_room(publisher, min(due, REFILL_MIN))
+
+
+def _due(load: Load, sent: int, started: float, now: float) -> int | None:
+    """How many messages are due now; None when the load is all sent."""
+    left = load.messages - sent if load.messages is not None else sys.maxsize
+    if left <= 0:
+        return None
+    if load.rate_msgs_s <= 0:
+        return left
+    # Message n is due at started + n / rate, as if sent one by one.
+    return min(left, int((now - started) * load.rate_msgs_s) + 1 - sent)
+
+
+def _make_room(publisher: LeanPublisher, wanted: int) -> None:
+    # PUBACKs are read only when the window needs them: they wait in the socket meanwhile.
+    publisher.poll_acks()
+    if publisher.room < wanted:
+        publisher.wait_for_acks(ACK_WAIT_S)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -111,7 +111,7 @@ class TelemetryWriter:
         return result
 
     async def _ensure_partitions(self, conn: psycopg.AsyncConnection, rows: Sequence[RowT]) -> None:
-        days = {repository.day_of(row.ts_us) for row in rows} - self._known_days
+        days = repository.days_of(rows) - self._known_days
         if days:
             await repository.ensure_partitions(conn, days)
             await conn.commit()

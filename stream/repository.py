@@ -84,8 +84,10 @@ async def prepare_connection(conn: psycopg.AsyncConnection) -> None:
     await conn.commit()
 
 
-def day_of(ts_us: int) -> date:
-    return EPOCH + timedelta(days=ts_us // US_PER_DAY)
+def days_of(rows: Sequence[Reading] | Sequence[Position]) -> set[date]:
+    """The UTC days the rows fall on: a day number per row, a date per distinct day."""
+    numbers = {row.ts_us // US_PER_DAY for row in rows}
+    return {EPOCH + timedelta(days=number) for number in numbers}
 
 
 async def ensure_partitions(conn: psycopg.AsyncConnection, days: set[date]) -> None:

@@ -63,7 +63,9 @@ class VehicleDay:
 def fold_readings(rows: Iterable[Reading]) -> tuple[list[UnitHour], list[MetricHour]]:
     """Hourly unit and per-metric statistics of the given readings."""
     units: dict[tuple[str, int], UnitHour] = {}
-    metrics: dict[tuple[str, int, str], MetricHour] = {}
+    # The values of each metric-hour first, then count, sum, min and max by builtins in C:
+    # an append per value costs a quarter of updating four statistics in Python.
+    series: dict[tuple[str, int, str], list[float]] = {}
     for row in rows:
         bucket_us = row.ts_us - row.ts_us % US_PER_HOUR
         unit = units.get((row.device_id, bucket_us))
@@ -74,27 +76,18 @@ def fold_readings(rows: Iterable[Reading]) -> tuple[list[UnitHour], list[MetricH
         unit.hours_run_min = _min(unit.hours_run_min, row.hours_run)
         unit.hours_run_max = _max(unit.hours_run_max, row.hours_run)
         for name, value in row.metrics.items():
-            _fold_metric(metrics, row.device_id, bucket_us, name, float(value))
-    return list(units.values()), list(metrics.values())
+            values = series.get((row.device_id, bucket_us, name))
+            if values is None:
+                series[(row.device_id, bucket_us, name)] = [value]
+            else:
+                values.append(value)
+    return list(units.values()), [_metric_hour(key, values) for key, values in series.items()]
 
 
-def _fold_metric(
-    metrics: dict[tuple[str, int, str], MetricHour],
-    device_id: str,
-    bucket_us: int,
-    name: str,
-    value: float,
-) -> None:
-    stats = metrics.get((device_id, bucket_us, name))
-    if stats is None:
-        metrics[(device_id, bucket_us, name)] = MetricHour(
-            device_id, bucket_us, name, 1, value, value, value
-        )
-        return
-    stats.sample_count += 1
-    stats.value_sum += value
-    stats.value_min = min(stats.value_min, value)
-    stats.value_max = max(stats.value_max, value)
+def _metric_hour(key: tuple[str, int, str], values: list[float]) -> MetricHour:
+    device_id, bucket_us, name = key
+    low, high = float(min(values)), float(max(values))
+    return MetricHour(device_id, bucket_us, name, len(values), float(sum(values)), low, high)
 
 
 def fold_positions(rows: Iterable[Position]) -> list[VehicleDay]:

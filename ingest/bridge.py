@@ -81,8 +81,7 @@ class Bridge:
         for message in batch:
             await self._route(message, routed)
         await self._deliver(routed)
-        for message in batch:
-            self._source.ack(message)
+        self._source.ack(batch)
         self._count(len(batch), routed)
 
     async def _route(self, message: Inbound, routed: Routed) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
@@ -92,10 +93,12 @@ class MqttSource:
             self._disconnected.wait(STOP_TIMEOUT_S)
         self._client.loop_stop()
 
-    def ack(self, message: Inbound) -> None:
-        """Send the PUBACK for a message whose content is safely stored."""
-        if message.qos > 0:
-            self._client.ack(message.mid, message.qos)
+    def ack(self, messages: Sequence[Inbound]) -> None:
+        """Acknowledge messages whose content is safely stored: QoS 1 ones in one write."""
+        self._client.ack_qos1([m.mid for m in messages if m.qos == 1])
+        for message in messages:
+            if message.qos > 1:  # only if a broker grants more than the QoS 1 asked
+                self._client.ack(message.mid, message.qos)
 
     def topic_filters(self) -> list[str]:
         if not self._share_group:

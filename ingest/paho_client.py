@@ -6,19 +6,28 @@ system calls per message, the largest cost left in ingest. Here recv() takes wha
 kernel holds (up to RECV_CHUNK_BYTES), paho's own parser is served from that buffer, and
 `loop_read` parses every packet received before returning.
 
+Acknowledgements go the other way in bulk: `ack_qos1` queues the PUBACKs of a whole batch
+as one write, where paho's `ack()` queues a packet and wakes its network thread (a write to
+a socket pair) for every message.
+
 This overrides two private methods of paho-mqtt 2.x (`_sock_recv`, used only by
-`_packet_read`, and `loop_read`); tests/integration/ingest drives it through a real broker,
-with and without TLS.
+`_packet_read`, and `loop_read`) and uses a third (`_packet_queue`, as paho's own `ack()`
+does); tests/integration/ingest drives it through a real broker, with and without TLS.
 """
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Sequence
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import MQTTErrorCode
 
 RECV_CHUNK_BYTES = 256 * 1024
+# PUBACK: type 4, remaining length 2, the packet id (MQTT 3.1.1 §3.4).
+PUBACK = 0x40
+_PUBACK_PACKET = struct.Struct("!BBH")
 
 
 class BufferedClient(mqtt.Client):
@@ -53,3 +62,9 @@ class BufferedClient(mqtt.Client):
                 return MQTTErrorCode.MQTT_ERR_SUCCESS
             if rc > 0:
                 return self._loop_rc_handle(rc)
+
+    def ack_qos1(self, mids: Sequence[int]) -> None:
+        """Acknowledge these QoS 1 messages (manual acknowledgement) with one queued write."""
+        if mids:
+            packets = b"".join([_PUBACK_PACKET.pack(PUBACK, 2, mid) for mid in mids])
+            self._packet_queue(PUBACK, packets, 0, 1)

@@ -6,18 +6,12 @@ import contextlib
 import os
 import socket
 import threading
-import time
-import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, ClassVar
 
 import orjson
 import pytest
-from paho.mqtt.client import Client, ConnectFlags, MQTTMessage
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
 
 from devices.records import Position, Reading
 from devices.simulator.codec import encode_sample
@@ -26,12 +20,11 @@ from devices.simulator.publisher import DEFAULT_LABEL, Publisher
 from devices.simulator.run import VALID_LABEL, run_simulation
 from kernel.clock import now_us, to_epoch_us
 from kernel.urls import MqttAddress, parse_mqtt_url
+from tests.integration.mqtt_recording import RecordingSubscriber
 
 DEFAULT_URL = "mqtt://127.0.0.1:1883"
 ALL_DEVICES = "toir/v1/devices/#"
 DELIVERY_TIMEOUT_S = 20.0
-# After the expected count arrives, wait this long to catch any surplus.
-SETTLE_S = 0.5
 READING_KEYS = {"ts", "hours_run", "running", "metrics"}
 METRIC_KEYS = {"temperature_c", "vibration_mm_s", "pressure_bar", "current_a"}
 POSITION_KEYS = {
@@ -57,63 +50,9 @@ def address() -> MqttAddress:
     return parsed
 
 
-class Subscriber:
-    """A QoS 1 subscriber to every device topic that records what it receives."""
-
-    def __init__(self, address: MqttAddress) -> None:
-        self.messages: list[tuple[str, bytes]] = []
-        self._lock = threading.Lock()
-        self._subscribed = threading.Event()
-        self._client = Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"toir-test-sub-{uuid.uuid4().hex[:8]}",
-            protocol=MQTTProtocolVersion.MQTTv311,
-        )
-        if address.username is not None:
-            self._client.username_pw_set(address.username, address.password)
-        self._client.on_connect = self._on_connect
-        self._client.on_subscribe = self._on_subscribe
-        self._client.on_message = self._on_message
-        self._client.connect(address.host, address.port)
-        self._client.loop_start()
-        assert self._subscribed.wait(10.0), "no SUBACK from the broker"
-
-    def wait_for(self, count: int, match: set[tuple[str, bytes]] | None = None) -> int:
-        """Wait for `count` (matching) messages, then a little longer; how many arrived."""
-        deadline = time.monotonic() + DELIVERY_TIMEOUT_S
-        while self.count(match) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(SETTLE_S)
-        return self.count(match)
-
-    def count(self, match: set[tuple[str, bytes]] | None = None) -> int:
-        with self._lock:
-            if match is None:
-                return len(self.messages)
-            return sum(1 for message in self.messages if message in match)
-
-    def close(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
-
-    def _on_connect(
-        self, client: Client, _u: Any, _f: ConnectFlags, _r: ReasonCode, _p: Properties | None
-    ) -> None:
-        client.subscribe(ALL_DEVICES, qos=1)
-
-    def _on_subscribe(
-        self, _c: Client, _u: Any, _mid: int, _r: list[ReasonCode], _p: Properties | None
-    ) -> None:
-        self._subscribed.set()
-
-    def _on_message(self, _c: Client, _u: Any, message: MQTTMessage) -> None:
-        with self._lock:
-            self.messages.append((message.topic, bytes(message.payload)))
-
-
 @pytest.fixture
-def subscriber(address: MqttAddress) -> Iterator[Subscriber]:
-    sub = Subscriber(address)
+def subscriber(address: MqttAddress) -> Iterator[RecordingSubscriber]:
+    sub = RecordingSubscriber(address, ALL_DEVICES, timeout_s=DELIVERY_TIMEOUT_S)
     yield sub
     sub.close()
 
@@ -158,7 +97,7 @@ def _native_sample(topic: str, payload: bytes) -> dict[str, Any]:
 
 
 def test_a_simulation_delivers_exactly_what_the_broker_acknowledged(
-    address: MqttAddress, subscriber: Subscriber, monkeypatch: pytest.MonkeyPatch
+    address: MqttAddress, subscriber: RecordingSubscriber, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("devices.simulator.run.Publisher", RecordingPublisher)
     fleet = Fleet(FleetConfig(equipment=5, vehicles=2, seed=5))
@@ -204,7 +143,7 @@ def _samples(count: int) -> list[tuple[str, bytes]]:
 
 
 def test_back_pressure_keeps_outstanding_messages_under_the_bound(
-    address: MqttAddress, subscriber: Subscriber
+    address: MqttAddress, subscriber: RecordingSubscriber
 ) -> None:
     messages = _samples(1000)
     publisher = Publisher(address, max_outstanding=50)
@@ -285,7 +224,7 @@ def relay(address: MqttAddress) -> Iterator[CuttableRelay]:
 
 
 def test_messages_survive_a_dropped_connection(
-    relay: CuttableRelay, subscriber: Subscriber
+    relay: CuttableRelay, subscriber: RecordingSubscriber
 ) -> None:
     messages = _samples(600)
     publisher = Publisher(relay.address, max_outstanding=100)

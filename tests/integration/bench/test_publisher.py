@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from kernel.urls import parse_mqtt_url
+from tests.integration.mqtt_recording import RecordingSubscriber
 from tests.integration.security.brokers import (
     make_certificates,
     mosquitto,
@@ -27,47 +27,11 @@ from toir.bench.publisher import Load, PublishReport, publish
 
 TELEMETRY = "toir/v1/devices/+/telemetry"
 TIMEOUT_S = 30.0
-# After the last expected message, how long to wait for any surplus.
-SETTLE_S = 0.5
-
-
-class Subscriber:
-    """A QoS 1 subscriber to every device's telemetry, keeping what it receives."""
-
-    def __init__(self, mqtt_url: str) -> None:
-        address = parse_mqtt_url(mqtt_url)
-        self.received: list[tuple[str, bytes]] = []
-        self._subscribed = threading.Event()
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"test-sub-{uuid.uuid4().hex[:8]}"
-        )
-        self._client.on_connect = lambda client, *_: client.subscribe(TELEMETRY, 1)
-        self._client.on_subscribe = lambda *_: self._subscribed.set()
-        self._client.on_message = self._on_message
-        self._client.connect(address.host, address.port)
-        self._client.loop_start()
-        assert self._subscribed.wait(TIMEOUT_S), "no SUBACK"
-
-    def wait_for(self, count: int) -> list[tuple[str, bytes]]:
-        deadline = time.monotonic() + TIMEOUT_S
-        while len(self.received) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(SETTLE_S)
-        return list(self.received)
-
-    def close(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
-
-    def _on_message(
-        self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage
-    ) -> None:
-        self.received.append((message.topic, bytes(message.payload)))
 
 
 @pytest.fixture
-def subscriber(private_mqtt_url: str) -> Iterator[Subscriber]:
-    sub = Subscriber(private_mqtt_url)
+def subscriber(private_mqtt_url: str) -> Iterator[RecordingSubscriber]:
+    sub = RecordingSubscriber(parse_mqtt_url(private_mqtt_url), TELEMETRY, timeout_s=TIMEOUT_S)
     yield sub
     sub.close()
 
@@ -111,10 +75,11 @@ def _assert_all_arrived_whole(
     ids=["flat-out", "paced", "batched"],
 )
 def test_every_acknowledged_message_arrives_whole(
-    private_mqtt_url: str, subscriber: Subscriber, load: Load
+    private_mqtt_url: str, subscriber: RecordingSubscriber, load: Load
 ) -> None:
     report = publish(private_mqtt_url, load)
-    received = subscriber.wait_for(report.messages)
+    subscriber.wait_for(report.messages)
+    received = subscriber.messages
     if load.batch > 1:
         assert min(len(payload) for _, payload in received) > 16 * 1024
     _assert_all_arrived_whole(report, received, load)

@@ -17,10 +17,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from kernel.urls import parse_mqtt_url
 from tests.integration.mqtt_recording import RecordingSubscriber
 from tests.integration.security.brokers import (
-    make_certificates,
     mosquitto,
     needs_mosquitto,
     password_lines,
+    tls_mosquitto,
 )
 from toir.bench.mqtt_link import LeanPublisher
 from toir.bench.publisher import Load, PublishReport, publish
@@ -143,9 +143,7 @@ def test_a_refused_connection_says_why_and_credentials_in_the_url_are_used(
 def test_mqtts_speaks_tls_and_verifies_the_broker(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ca, cert, key = make_certificates(tmp_path / "certs")
-    tls = [f"cafile {ca}", f"certfile {cert}", f"keyfile {key}", "allow_anonymous true"]
-    with mosquitto(tmp_path / "mqtt", tls) as port:
+    with tls_mosquitto(tmp_path) as (port, ca, cert):
         # The default context trusts the CA that OpenSSL's SSL_CERT_FILE names.
         monkeypatch.setenv("SSL_CERT_FILE", str(ca))
         report = publish(f"mqtts://127.0.0.1:{port}", _load(3000, batch=2))

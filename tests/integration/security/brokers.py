@@ -54,6 +54,16 @@ def password_lines(directory: Path, accounts: dict[str, str]) -> list[str]:
     return ["allow_anonymous false", f"password_file {path}"]
 
 
+@contextmanager
+def tls_mosquitto(directory: Path) -> Iterator[tuple[int, Path, Path]]:
+    """A Mosquitto speaking TLS only, anonymous allowed, its certificate from a fresh CA:
+    (port, CA certificate, server certificate)."""
+    ca, cert, key = make_certificates(directory / "certs")
+    lines = [f"cafile {ca}", f"certfile {cert}", f"keyfile {key}", "allow_anonymous true"]
+    with mosquitto(directory / "mqtt", lines) as port:
+        yield port, ca, cert
+
+
 def make_certificates(directory: Path) -> tuple[Path, Path, Path]:
     """A CA and a server certificate for 127.0.0.1 and localhost: (ca, cert, key)."""
     if OPENSSL is None:

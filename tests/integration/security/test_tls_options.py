@@ -19,7 +19,10 @@ from psycopg_pool import PoolTimeout
 from ingest.mqtt_source import MqttSource
 from kernel.db import create_pool
 from kernel.urls import parse_mqtt_url
-from tests.integration.security.brokers import make_certificates, mosquitto, needs_mosquitto
+from tests.integration.security.brokers import (
+    needs_mosquitto,
+    tls_mosquitto,
+)
 
 
 def _with_query(url: str, query: str) -> str:
@@ -81,13 +84,11 @@ async def _receives_over(url: str, port: int) -> bool:
 def test_mqtts_makes_ingest_use_tls_and_verify_the_broker(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ca, cert, key = make_certificates(tmp_path / "certs")
-    tls = [f"cafile {ca}", f"certfile {cert}", f"keyfile {key}", "allow_anonymous true"]
-    with mosquitto(tmp_path / "mqtt", tls) as port:
+    with tls_mosquitto(tmp_path) as (port, ca, cert):
         # paho's tls_set() verifies against the default CA store; OpenSSL reads
         # SSL_CERT_FILE, which is how a private CA is given today (no setting yet).
         monkeypatch.setenv("SSL_CERT_FILE", str(ca))
         assert asyncio.run(_receives_over(f"mqtts://127.0.0.1:{port}", port))
         # Without our CA the certificate does not verify: no connection at all.
-        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "certs" / "s.crt"))
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
         assert not asyncio.run(_receives_over(f"mqtts://127.0.0.1:{port}", port))

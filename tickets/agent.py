@@ -20,11 +20,12 @@ from kernel.clock import now_us, utcnow
 from kernel.db import create_pool
 from kernel.dlq import DeadLetter, RejectReason
 from kernel.errors import DomainError
+from kernel.group_consumer import GroupSettings
 from kernel.settings import Settings
 from kernel.urls import parse_mqtt_url
 from stream.timers import every
 from tickets.assign import assign_ticket
-from tickets.consumer import GROUP_SUFFIX, EventsConsumerSettings, consume_events
+from tickets.consumer import GROUP_SUFFIX, consume_events
 from tickets.escalation import SlaEvent, watch
 from tickets.from_events import open_from_event
 from tickets.notify.channels import MqttChannel
@@ -170,9 +171,9 @@ def _mqtt_channel(settings: Settings) -> MqttChannel | None:
     return MqttChannel(parse_mqtt_url(settings.mqtt_url), client_id=settings.notify_client_id)
 
 
-def _consumer_settings(settings: Settings) -> EventsConsumerSettings:
+def _consumer_settings(settings: Settings) -> GroupSettings:
     assert settings.kafka_url
-    return EventsConsumerSettings(
+    return GroupSettings(
         kafka_url=settings.kafka_url,
         group_id=f"{settings.stream_group_id}{GROUP_SUFFIX}",
         batch_size=EVENT_BATCH,

@@ -15,11 +15,12 @@ from kernel.clock import utcnow
 from kernel.db import ensure_open
 from kernel.dlq import DeadLetter
 from kernel.events import DomainEvent
+from kernel.group_consumer import GroupSettings
 from kernel.settings import Settings
 from predictive.plans.due import check_due
 from predictive.settings import HealthSettings, load_health_settings
 from stream.health.anomalies import AnomalyHandler
-from stream.health.consumer import ConsumerSettings, consume_readings
+from stream.health.consumer import consume_readings
 from stream.timers import every
 
 log = logging.getLogger(__name__)
@@ -58,9 +59,9 @@ def register(
     return handler
 
 
-def _consumer_settings(settings: Settings, health: HealthSettings) -> ConsumerSettings:
+def _consumer_settings(settings: Settings, health: HealthSettings) -> GroupSettings:
     assert settings.kafka_url
-    return ConsumerSettings(
+    return GroupSettings(
         kafka_url=settings.kafka_url,
         group_id=f"{settings.stream_group_id}{GROUP_SUFFIX}",
         batch_size=health.anomaly_batch_size,

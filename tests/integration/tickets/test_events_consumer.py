@@ -8,17 +8,18 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaProducer, TopicPartition
 
 from kernel import topics
+from kernel.group_consumer import GroupSettings
 from kernel.urls import kafka_bootstrap
 from stream.platform.offsets import committed_offsets
 from tests.integration.platform.kafka_factories import create_topic
-from tickets.consumer import EventsConsumerSettings, consume_events
+from tickets.consumer import consume_events
 
 WAIT_S = 30.0
 GROUP = "test-tickets"
 
 
-def consumer_settings(kafka_url: str) -> EventsConsumerSettings:
-    return EventsConsumerSettings(
+def consumer_settings(kafka_url: str) -> GroupSettings:
+    return GroupSettings(
         kafka_url=kafka_url,
         group_id=GROUP,
         batch_size=100,

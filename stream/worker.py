@@ -6,6 +6,7 @@ import asyncio
 
 import faust
 
+from kernel.gc_tuning import collect_less_often
 from kernel.kafka import ensure_topics
 from kernel.settings import Settings
 from stream.app import create_app
@@ -17,6 +18,7 @@ def run_worker(settings: Settings) -> None:
     asyncio.run(ensure_topics(settings.kafka_url, partitions=settings.kafka_partitions))
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = create_app(settings)
+    collect_less_often()
     # The process's logging (format, secrets filter) is set up already; faust's own set-up
     # would replace it with a coloured console handler.
     worker = faust.Worker(

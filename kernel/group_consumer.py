@@ -46,7 +46,7 @@ async def consume_batches(
     `options` go to AIOKafkaConsumer as they are (fetch sizes and waits).
     """
     while True:
-        consumer = _consumer(topic, settings, options)
+        consumer = new_consumer(settings, topic, **options)
         try:
             await consumer.start()
             await _loop(consumer, settings, handle, name)
@@ -81,14 +81,17 @@ async def _commit(consumer: AIOKafkaConsumer, name: str) -> None:
         log.warning("%s consumer could not commit (%s); the batch will be redelivered", name, exc)
 
 
-def _consumer(topic: str, settings: GroupSettings, options: dict[str, Any]) -> AIOKafkaConsumer:
+def new_consumer(settings: GroupSettings, *topics: str, **options: Any) -> AIOKafkaConsumer:
+    """A consumer of the group, committing by hand, on these topics (or none yet: the caller
+    subscribes with a rebalance listener of its own)."""
     session_ms = int(settings.session_timeout_s * 1000)
     return AIOKafkaConsumer(
-        topic,
+        *topics,
         **kafka_client_options(settings.kafka_url),
         group_id=settings.group_id,
         enable_auto_commit=False,
-        # As the stream app: a new group starts from what the topic still holds.
+        # As the stream app: a new group (or a partition never committed) starts from what
+        # the topic still holds.
         auto_offset_reset="earliest",
         session_timeout_ms=session_ms,
         heartbeat_interval_ms=max(100, session_ms // 6),

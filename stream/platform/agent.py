@@ -12,10 +12,11 @@ from psycopg_pool import AsyncConnectionPool
 
 from kernel import topics
 from kernel.clock import utcnow
+from kernel.group_consumer import GroupSettings
 from kernel.settings import Settings
 from predictive.settings import load_health_settings
 from stream.health.agent import GROUP_SUFFIX as ANOMALIES_GROUP_SUFFIX
-from stream.platform.counter import CounterSettings, DeadLetterCounter
+from stream.platform.counter import DeadLetterCounter
 from stream.platform.lag import GroupTopics
 from stream.platform.sampler import expose, sample_consumer_lag
 from stream.platform.settings import PlatformSettings, load_platform_settings
@@ -31,18 +32,17 @@ DEAD_LETTERS_GROUP_SUFFIX: Final = "-dead-letters"
 def register(app: faust.App, settings: Settings, pool: AsyncConnectionPool) -> DeadLetterCounter:
     """Add the dead-letter counter and the lag sampler to the stream app."""
     platform = load_platform_settings()
-    counter = DeadLetterCounter(pool, _counter_settings(settings, platform))
+    counter = DeadLetterCounter(pool, _counter_settings(settings, platform), topic=topics.DLQ)
     app.task(counter.run)
     _register_lag_sampler(app, settings, platform, pool)
     return counter
 
 
-def _counter_settings(settings: Settings, platform: PlatformSettings) -> CounterSettings:
+def _counter_settings(settings: Settings, platform: PlatformSettings) -> GroupSettings:
     assert settings.kafka_url
-    return CounterSettings(
+    return GroupSettings(
         kafka_url=settings.kafka_url,
         group_id=f"{settings.stream_group_id}{DEAD_LETTERS_GROUP_SUFFIX}",
-        topic=topics.DLQ,
         batch_size=platform.dead_letter_batch_size,
         batch_wait_s=platform.dead_letter_batch_wait_s,
         session_timeout_s=settings.kafka_session_timeout_s,

@@ -19,7 +19,6 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -28,7 +27,7 @@ from aiokafka.errors import KafkaError
 from psycopg_pool import AsyncConnectionPool
 
 from kernel.db import ensure_open
-from kernel.urls import kafka_client_options
+from kernel.group_consumer import GroupSettings, new_consumer
 from stream.platform import repository
 from stream.platform.dead_letters import Letter, Position, Resume, resume_check, tally
 
@@ -37,25 +36,13 @@ log = logging.getLogger(__name__)
 RESTART_DELAY_S = 5.0
 
 
-@dataclass(frozen=True, slots=True)
-class CounterSettings:
-    """Where to read and how to batch; timeouts as the faust app's own (Tansu needs short)."""
-
-    kafka_url: str  # kafka:// or kafkas://
-    group_id: str
-    topic: str
-    batch_size: int
-    batch_wait_s: float
-    session_timeout_s: float
-    rebalance_timeout_s: float
-
-
 class DeadLetterCounter:
     """Counts the dead-letter topic into the database, each record once."""
 
-    def __init__(self, pool: AsyncConnectionPool, settings: CounterSettings) -> None:
+    def __init__(self, pool: AsyncConnectionPool, settings: GroupSettings, *, topic: str) -> None:
         self._pool = pool
         self._settings = settings
+        self._topic = topic
         self.counted = 0
         self.restarted_partitions = 0
 
@@ -63,9 +50,9 @@ class DeadLetterCounter:
         """Count until cancelled; a failure (broker, database) restarts the consumer, which
         resumes from the database's offsets."""
         while True:
-            consumer = self._consumer()
-            resumer = _Resumer(consumer, self._pool, self._settings.topic)
-            consumer.subscribe([self._settings.topic], listener=resumer)
+            consumer = new_consumer(self._settings)
+            resumer = _Resumer(consumer, self._pool, self._topic)
+            consumer.subscribe([self._topic], listener=resumer)
             try:
                 await consumer.start()
                 await self._loop(consumer, resumer)
@@ -128,7 +115,7 @@ class DeadLetterCounter:
         self, conn: psycopg.AsyncConnection, by_partition: dict[int, list[Letter]]
     ) -> list[Letter]:
         """The letters not counted yet, with their partitions' positions moved past them."""
-        topic = self._settings.topic
+        topic = self._topic
         positions = await repository.lock_positions(conn, topic=topic, partitions=[*by_partition])
         new: list[Letter] = []
         for partition, found in by_partition.items():
@@ -145,21 +132,7 @@ class DeadLetterCounter:
     async def _forget(self, partition: int) -> None:
         await ensure_open(self._pool)
         async with self._pool.connection() as conn:
-            await repository.forget_position(conn, topic=self._settings.topic, partition=partition)
-
-    def _consumer(self) -> AIOKafkaConsumer:
-        s = self._settings
-        session_ms = int(s.session_timeout_s * 1000)
-        return AIOKafkaConsumer(
-            **kafka_client_options(s.kafka_url),
-            group_id=s.group_id,
-            enable_auto_commit=False,
-            # A partition never counted is counted from what the topic still holds.
-            auto_offset_reset="earliest",
-            session_timeout_ms=session_ms,
-            heartbeat_interval_ms=max(100, session_ms // 6),
-            rebalance_timeout_ms=int(s.rebalance_timeout_s * 1000),
-        )
+            await repository.forget_position(conn, topic=self._topic, partition=partition)
 
 
 class _Resumer(ConsumerRebalanceListener):  # type: ignore[misc]

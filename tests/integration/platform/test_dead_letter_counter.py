@@ -15,7 +15,8 @@ import pytest
 from kernel import topics
 from kernel.db import create_pool, ensure_open
 from kernel.dlq import RejectReason
-from stream.platform.counter import CounterSettings, DeadLetterCounter
+from kernel.group_consumer import GroupSettings
+from stream.platform.counter import DeadLetterCounter
 from stream.platform.dead_letters import Letter
 from tests.integration.platform.kafka_factories import (
     Produced,
@@ -35,11 +36,10 @@ WAIT_S = 60.0
 Row = tuple[datetime, str, str, int]
 
 
-def settings(kafka_url: str, group_id: str = GROUP) -> CounterSettings:
-    return CounterSettings(
+def settings(kafka_url: str, group_id: str = GROUP) -> GroupSettings:
+    return GroupSettings(
         kafka_url=kafka_url,
         group_id=group_id,
-        topic=topics.DLQ,
         batch_size=100,
         batch_wait_s=0.2,
         session_timeout_s=6.0,
@@ -65,7 +65,7 @@ async def count_until(
 ) -> DeadLetterCounter:
     """Run a counter until the database holds `expected` dead letters in all, then stop it."""
     pool = create_pool(database_url, max_size=2, name="test")
-    counter = DeadLetterCounter(pool, settings(kafka_url, group_id))
+    counter = DeadLetterCounter(pool, settings(kafka_url, group_id), topic=topics.DLQ)
     task = asyncio.create_task(counter.run())
     try:
         deadline = time.monotonic() + WAIT_S
@@ -148,8 +148,8 @@ def test_two_owners_counting_the_same_letters_at_once_count_them_once(
         await ensure_open(pool)
         try:
             # The old owner of a partition still finishing a batch the new one reads too.
-            old = DeadLetterCounter(pool, settings("kafka://127.0.0.1:9"))
-            new = DeadLetterCounter(pool, settings("kafka://127.0.0.1:9"))
+            old = DeadLetterCounter(pool, settings("kafka://127.0.0.1:9"), topic=topics.DLQ)
+            new = DeadLetterCounter(pool, settings("kafka://127.0.0.1:9"), topic=topics.DLQ)
             await asyncio.gather(old.count(letters), new.count(letters[10:]))
             await new.count(letters[40:])
         finally:

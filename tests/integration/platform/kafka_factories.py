@@ -54,6 +54,19 @@ async def produce_dead_letters(kafka_url: str, topic: str, letters: Sequence[Pro
         await producer.stop()
 
 
+async def produce_values(
+    kafka_url: str, topic: str, values: Sequence[bytes], *, partition: int = 0
+) -> None:
+    """The values, one record each, in order, on one partition."""
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap(kafka_url))
+    await producer.start()
+    try:
+        for value in values:
+            await producer.send_and_wait(topic, value, partition=partition)
+    finally:
+        await producer.stop()
+
+
 async def produce_in_batches(
     kafka_url: str, topic: str, partition: int, *, batches: int, size: int
 ) -> None:

@@ -6,28 +6,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 
 from kernel import topics
 from kernel.group_consumer import GroupSettings
-from kernel.urls import kafka_bootstrap
 from stream.health.consumer import consume_readings
 from stream.platform.offsets import committed_offsets
-from tests.integration.platform.kafka_factories import create_topic
+from tests.integration.platform.kafka_factories import create_topic, produce_values
 
 WAIT_S = 30.0
 GROUP = "test-anomalies"
 PARTITION = TopicPartition(topics.READINGS, 0)
-
-
-async def _produce(kafka_url: str, values: Sequence[bytes]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap(kafka_url))
-    await producer.start()
-    try:
-        for value in values:
-            await producer.send_and_wait(topics.READINGS, value, partition=0)
-    finally:
-        await producer.stop()
 
 
 async def _committed(kafka_url: str) -> int:
@@ -55,14 +44,14 @@ def test_a_failed_batch_is_skipped_and_the_next_ones_are_handled(kafka_url: str)
 
     async def scenario() -> None:
         await create_topic(kafka_url, topics.READINGS, 1)
-        await _produce(kafka_url, first)
+        await produce_values(kafka_url, topics.READINGS, first)
         handler = FailingFirst()
         task = asyncio.create_task(consume_readings(settings, handler.handle))
         try:
             async with asyncio.timeout(WAIT_S):
                 while not handler.failed:
                     await asyncio.sleep(0.05)
-                await _produce(kafka_url, later)
+                await produce_values(kafka_url, topics.READINGS, later)
                 while len(handler.handled) < len(later):
                     await asyncio.sleep(0.05)
                 while await _committed(kafka_url) != len(first) + len(later):

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 
 from kernel import topics
 from kernel.group_consumer import GroupSettings
-from kernel.urls import kafka_bootstrap
 from stream.platform.offsets import committed_offsets
-from tests.integration.platform.kafka_factories import create_topic
+from tests.integration.platform.kafka_factories import create_topic, produce_values
 from tickets.consumer import consume_events
 
 WAIT_S = 30.0
@@ -27,16 +26,6 @@ def consumer_settings(kafka_url: str) -> GroupSettings:
         session_timeout_s=6.0,
         rebalance_timeout_s=3.0,
     )
-
-
-async def produce(kafka_url: str, values: Sequence[bytes]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap(kafka_url))
-    await producer.start()
-    try:
-        for value in values:
-            await producer.send_and_wait(topics.EVENTS, value, partition=0)
-    finally:
-        await producer.stop()
 
 
 async def committed(kafka_url: str) -> int:
@@ -87,7 +76,7 @@ def test_an_unfinished_batch_is_read_again_and_a_finished_one_is_not(kafka_url: 
 
     async def scenario() -> None:
         await create_topic(kafka_url, topics.EVENTS, 1)
-        await produce(kafka_url, events)
+        await produce_values(kafka_url, topics.EVENTS, events)
 
         crashed = Recorder(hang=True)  # the worker dies while applying the batch
         await stop(await run_until_seen(kafka_url, crashed, len(events)))
@@ -100,7 +89,7 @@ def test_an_unfinished_batch_is_read_again_and_a_finished_one_is_not(kafka_url: 
         await stop(task)
         assert again.seen == events
 
-        await produce(kafka_url, [b'{"event_id": "e4"}'])
+        await produce_values(kafka_url, topics.EVENTS, [b'{"event_id": "e4"}'])
         after = Recorder(hang=False)
         await stop(await run_until_seen(kafka_url, after, 1))
         assert after.batches[0] == [b'{"event_id": "e4"}']

@@ -63,6 +63,9 @@ class Payloads:
         self._load = load
         self._last_ms: dict[str, int] = {}
         units = [(d, True) for d in load.equipment] + [(d, False) for d in load.vehicles]
+        if not units or load.batch < 1:
+            # Without a device there is no message to make, and the round-robin would spin.
+            raise ValueError("a load needs at least one device and one reading per message")
         self._units = units
 
     def __iter__(self) -> Iterator[tuple[str, bytes, int]]:
@@ -194,6 +197,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--duration-s", type=float, default=None)
     parser.add_argument("--messages", type=int, default=None)
     args = parser.parse_args(argv)
+    _check(parser, args)
     load = Load(
         equipment=bench_equipment_ids(args.equipment),
         vehicles=bench_vehicle_ids(args.vehicles),
@@ -202,8 +206,25 @@ def main(argv: Sequence[str] | None = None) -> None:
         duration_s=args.duration_s,
         messages=args.messages,
     )
-    report = publish(args.mqtt_url, load)
+    try:
+        report = publish(args.mqtt_url, load)
+    except (OSError, ValueError) as exc:  # refused, unreachable, lost, or a bad URL
+        sys.exit(f"publisher: {exc}")
     sys.stdout.write(orjson.dumps(_as_dict(report)).decode() + "\n")
+
+
+def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """One readable line and exit 2 for a load that cannot be published."""
+    if args.equipment < 0 or args.vehicles < 0 or args.equipment + args.vehicles < 1:
+        parser.error("--equipment and --vehicles: at least one device, none negative")
+    if args.batch < 1:
+        parser.error("--batch: at least one reading per message")
+    if args.rate < 0:
+        parser.error("--rate: 0 (flat out) or more")
+    if (args.messages is not None and args.messages < 1) or (
+        args.duration_s is not None and args.duration_s <= 0
+    ):
+        parser.error("--messages and --duration-s: more than zero")
 
 
 def _as_dict(report: PublishReport) -> dict[str, object]:

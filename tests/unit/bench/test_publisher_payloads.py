@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 from itertools import islice, pairwise
 
 import orjson
 import pytest
 
-from toir.bench.publisher import Load, Payloads
+from toir.bench.publisher import Load, Payloads, main
 
 
 def _series(batch: int, messages: int) -> dict[str, list[dict[str, float]]]:
@@ -37,3 +38,40 @@ def test_a_batched_device_sends_the_series_it_would_send_one_reading_at_a_time()
     one_by_one = _series(1, messages=3 * 100)
     batched = _series(50, messages=3 * 2)
     assert batched == one_by_one
+
+
+def test_a_load_without_devices_is_refused_rather_than_spinning() -> None:
+    with pytest.raises(ValueError, match="at least one device"):
+        Payloads(Load(equipment=[], vehicles=[], rate_msgs_s=0, batch=1))
+    with pytest.raises(ValueError, match="one reading per message"):
+        Payloads(Load(equipment=["eq-1"], vehicles=[], rate_msgs_s=0, batch=0))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "complaint"),
+    [
+        (["--equipment", "0"], "at least one device"),
+        (["--equipment", "-3", "--vehicles", "5"], "none negative"),
+        (["--batch", "0"], "--batch"),
+        (["--rate", "-1"], "--rate"),
+        (["--messages", "0"], "more than zero"),
+        (["--duration-s", "-2"], "more than zero"),
+    ],
+)
+def test_the_command_refuses_a_load_it_cannot_publish_in_one_line(
+    arguments: list[str], complaint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--mqtt-url", "mqtt://127.0.0.1:1", "--messages", "1", *arguments])
+    assert exited.value.code == 2
+    assert complaint in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_a_broker_that_refuses_is_one_line_and_a_failed_exit() -> None:
+    with socket.socket() as listener:  # a port that nothing will accept on
+        listener.bind(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+    with pytest.raises(SystemExit) as exited:
+        main(["--mqtt-url", f"mqtt://127.0.0.1:{port}", "--equipment", "1", "--messages", "1"])
+    assert str(exited.value.code).startswith("publisher: ")
+    assert "\n" not in str(exited.value.code)

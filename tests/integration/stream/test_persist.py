@@ -5,6 +5,7 @@ import pytest
 
 from devices.records import Position, Reading
 from kernel.db import create_pool
+from stream import repository
 from stream.persist import TelemetryWriter, WriteResult
 from stream.repository import prepare_connection
 
@@ -105,3 +106,53 @@ def test_a_position_out_of_range_is_refused_by_the_database(database_url: str, l
     result = asyncio.run(_write_positions(database_url, [Position("veh-1", TS_US, lat, 37.0)]))
     assert result.stored == 0
     assert len(result.rejected) == 1
+
+
+def test_a_batch_overlapping_stored_rows_stores_and_reports_only_the_new_ones(
+    database_url: str,
+) -> None:
+    batch = _readings(30)
+    first, overlapping = asyncio.run(_write_readings(database_url, batch[10:20], batch))
+    assert (first.stored, overlapping.stored, overlapping.rejected) == (10, 20, [])
+    assert _rows(database_url, "SELECT count(*) FROM telemetry.readings") == [(30,)]
+
+
+def test_times_before_2000_are_stored_exactly(database_url: str) -> None:
+    # Binary COPY counts timestamps from 2000-01-01: these sit just before and after it.
+    times_us = [946_684_799_999_999, 946_684_800_000_000, 946_684_800_000_001]
+    asyncio.run(_write_readings(database_url, [Reading("eq-1", t) for t in times_us]))
+    stored = _rows(
+        database_url,
+        "SELECT (extract(epoch FROM ts) * 1000000)::bigint FROM telemetry.readings ORDER BY ts",
+    )
+    assert stored == [(t,) for t in times_us]
+
+
+def test_a_position_keeps_its_microseconds(database_url: str) -> None:
+    fix = Position("veh-1", TS_US + 654_321, 55.75, 37.62)
+    asyncio.run(_write_positions(database_url, [fix]))
+    stored = _rows(
+        database_url, "SELECT (extract(epoch FROM ts) * 1000000)::bigint FROM telemetry.positions"
+    )
+    assert stored == [(TS_US + 654_321,)]
+
+
+async def _copy_twice(database_url: str, rows: list[Reading]) -> tuple[bool, bool, int]:
+    """Copy the rows straight in, then again (with one new row) in the same transaction."""
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        await prepare_connection(conn)
+        extra = Reading("eq-1", TS_US - 1_000_000)
+        await repository.ensure_partitions(conn, repository.days_of([extra, *rows]))
+        async with conn.transaction():
+            first = await repository.try_copy_readings(conn, rows)
+            second = await repository.try_copy_readings(conn, [extra, *rows])
+            cur = await conn.execute("SELECT count(*) FROM telemetry.readings")
+            row = await cur.fetchone()
+        return first, second, row[0] if row else -1
+
+
+def test_the_direct_copy_gives_way_and_writes_nothing_when_a_row_is_stored(
+    database_url: str,
+) -> None:
+    first, second, count = asyncio.run(_copy_twice(database_url, _readings(5)))
+    assert (first, second, count) == (True, False, 5)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from toir.bench.fresh import fresh_data_dir
-from toir.cli import _settings, bench_app
+from toir.cli import _settings, bench_app, data_dir_errors
 
 StreamWorkersOpt = typer.Option(min=1, help="`toir stream` workers sharing the partitions.")
 
@@ -55,7 +55,7 @@ def bench_ingest_suite(
         baseline,
         stream_workers,
     )
-    with fresh_data_dir(_settings(), say=_progress) as settings:
+    with data_dir_errors(), fresh_data_dir(_settings(), say=_progress) as settings:
         result = run_ingest_suite(settings, options=options, progress=_progress)
     _print(result.as_dict())
 
@@ -75,7 +75,8 @@ def bench_queries(
     from toir.bench.queries import run_query_bench
 
     spec = DatasetSpec(days, equipment, vehicles, position_days)
-    result = run_query_bench(_settings(), spec=spec, repeats=repeats, progress=_progress)
+    with data_dir_errors():
+        result = run_query_bench(_settings(), spec=spec, repeats=repeats, progress=_progress)
     _print(result.as_dict())
 
 
@@ -90,7 +91,7 @@ def bench_memory(
     """The stream worker's RSS while many devices are active."""
     from toir.bench.memory import run_memory_bench
 
-    with fresh_data_dir(_settings(), say=_progress) as settings:
+    with data_dir_errors(), fresh_data_dir(_settings(), say=_progress) as settings:
         result = run_memory_bench(
             settings, devices=devices, rate=rate, duration_s=duration, progress=_progress
         )

@@ -95,6 +95,17 @@ def db_status() -> None:
 
 
 @contextlib.contextmanager
+def data_dir_errors() -> Iterator[None]:
+    """A data directory that cannot be used, or that another stack holds, as one line."""
+    from toir.devstack.errors import DataDirError
+
+    try:
+        yield
+    except DataDirError as exc:
+        fail(str(exc))
+
+
+@contextlib.contextmanager
 def _database_errors() -> Iterator[None]:
     import psycopg
 

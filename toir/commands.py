@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from toir.bench.fresh import fresh_data_dir
-from toir.cli import _require, _settings, app, bench_app, fail
+from toir.cli import _require, _settings, app, bench_app, data_dir_errors, fail
 
 DurationOpt = Annotated[float, typer.Option("--duration", min=1, help="Seconds to run.")]
 EquipmentOpt = Annotated[int, typer.Option(min=0, help="Equipment units to simulate.")]
@@ -88,7 +88,8 @@ def demo(
     settings = _settings()
     options = DemoOptions(duration, equipment, vehicles, seed, rate)
     try:
-        summary = run_demo(settings, options, _progress)
+        with data_dir_errors():
+            summary = run_demo(settings, options, _progress)
     except KeyboardInterrupt:
         fail("interrupted; every service was stopped")
     typer.echo("")
@@ -120,7 +121,7 @@ def bench_ingest(
     load = IngestLoad(
         rate=rate, duration_s=duration, devices=devices, stream_workers=stream_workers
     )
-    with fresh_data_dir(_settings(), say=_progress) as settings:
+    with data_dir_errors(), fresh_data_dir(_settings(), say=_progress) as settings:
         result = run_ingest_bench(settings, load, progress=_progress)
     for key, value in json.loads(as_json(result)).items():
         typer.echo(f"  {key:<20} {value}")
@@ -153,7 +154,7 @@ def bench_tickets_api(
     """GET /api/v1/tickets at a fixed rate over many stored tickets (and /me as baseline)."""
     from toir.bench.tickets_api import run_tickets_api_bench
 
-    with fresh_data_dir(_settings(), say=_progress) as settings:
+    with data_dir_errors(), fresh_data_dir(_settings(), say=_progress) as settings:
         figures = run_tickets_api_bench(
             settings, tickets=tickets, rate_rps=rate, duration_s=duration
         )
@@ -171,7 +172,7 @@ def bench_loop(
     """Event → ticket → assigned → engineer notified, p50/p99, under ingest load."""
     from toir.bench.loop import run_loop_bench
 
-    with fresh_data_dir(_settings(), say=_progress) as settings:
+    with data_dir_errors(), fresh_data_dir(_settings(), say=_progress) as settings:
         figures = run_loop_bench(
             settings,
             events=events,

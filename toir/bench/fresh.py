@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kernel.settings import Settings
+from toir.devstack.datadir import ensure_dir
 
 # The embedded PostgreSQL runs as a user of its own when started by root: it must be able to
 # reach its folder inside this one.
@@ -25,9 +26,9 @@ RUN_DIR_MODE = 0o755
 
 @contextmanager
 def fresh_data_dir(settings: Settings, *, say: Callable[[str], None] = print) -> Iterator[Settings]:
-    """The settings with a new, empty data directory for one benchmark run."""
-    parent = settings.data_dir / "bench"
-    parent.mkdir(parents=True, exist_ok=True)
+    """The settings with a new, empty data directory for one benchmark run; DataDirError,
+    before the run starts, when `<data dir>/bench` cannot be used."""
+    parent = ensure_dir(settings.data_dir / "bench")
     run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=parent))
     run_dir.chmod(RUN_DIR_MODE)
     try:

@@ -11,5 +11,9 @@ class PortInUseError(ServiceStartError):
     """The server could not bind its port; another free port may work."""
 
 
-class DirInUseError(ServiceStartError):
+class DataDirError(ServiceStartError):
+    """A data directory cannot be created, written to, or taken; the message says which."""
+
+
+class DirInUseError(DataDirError):
     """Another process already runs a server on this data dir."""

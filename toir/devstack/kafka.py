@@ -10,6 +10,7 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from toir.devstack.datadir import ensure_dir
 from toir.devstack.errors import ServiceStartError
 from toir.devstack.lock import DirLock
 from toir.devstack.ports import LOOPBACK_HOST, accepts_connections, on_free_port
@@ -34,7 +35,7 @@ def start_kafka(
     terminating proxy) listens there in front of the broker; default its own."""
     say = log or default_log
     directory = directory.resolve()
-    directory.mkdir(parents=True, exist_ok=True)
+    ensure_dir(directory)
     lock = DirLock(directory)
     lock.acquire()
     try:

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import IO
 
+from toir.devstack.datadir import unusable
 from toir.devstack.errors import DirInUseError
 
 LOCK_FILE_NAME = ".lock"
@@ -20,15 +21,20 @@ class DirLock:
         self._file: IO[str] | None = None
 
     def acquire(self) -> None:
-        """Take the lock, or raise DirInUseError naming the holder's pid."""
-        lock_file = self.path.open("a+")
+        """Take the lock; DirInUseError naming the holder's pid, DataDirError if the file
+        cannot be opened."""
+        try:
+            lock_file = self.path.open("a+")
+        except OSError as exc:
+            raise unusable(self.path.parent, exc) from exc
         try:
             fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             lock_file.seek(0)
             holder = lock_file.read().strip() or "?"
             lock_file.close()
-            raise DirInUseError(f"{self.path.parent} is in use by process {holder}") from exc
+            message = f"data directory {self.path.parent} is in use by process {holder}"
+            raise DirInUseError(message) from exc
         lock_file.truncate(0)
         lock_file.write(f"{os.getpid()}\n")
         lock_file.flush()

@@ -16,6 +16,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from toir.devstack.accounts import running_as_root
+from toir.devstack.datadir import ensure_dir
 from toir.devstack.errors import ServiceStartError
 from toir.devstack.lock import DirLock
 from toir.devstack.ports import LOOPBACK_HOST, on_free_port
@@ -43,7 +44,7 @@ def start_mqtt(
     """
     say = log or default_log
     directory = directory.resolve()
-    directory.mkdir(parents=True, exist_ok=True)
+    ensure_dir(directory)
     lock = DirLock(directory)
     lock.acquire()
     try:

@@ -22,6 +22,7 @@ from toir.devstack.accounts import (
     running_as_root,
     system_account,
 )
+from toir.devstack.datadir import ensure_dir
 from toir.devstack.errors import ServiceStartError
 from toir.devstack.lock import DirLock
 from toir.devstack.ports import LOOPBACK_HOST, on_free_port
@@ -50,7 +51,7 @@ def start_postgres(directory: Path, *, log: LogFn | None = None) -> RunningServi
     """Start PostgreSQL with its cluster in `directory/pgdata`, creating it on first use."""
     say = log or default_log
     directory = directory.resolve()
-    directory.mkdir(parents=True, exist_ok=True)
+    ensure_dir(directory)
     lock = DirLock(directory)
     lock.acquire()
     try:

@@ -9,6 +9,7 @@ import pytest
 
 from kernel.settings import Settings
 from toir.bench.fresh import fresh_data_dir
+from toir.devstack import DataDirError
 
 
 def test_a_run_gets_an_empty_directory_of_its_own_removed_after_it(tmp_path: Path) -> None:
@@ -42,3 +43,18 @@ def test_a_failed_run_keeps_its_directory_and_says_where(tmp_path: Path) -> None
     [kept] = list((tmp_path / "bench").iterdir())
     assert (kept / "logs").is_dir()
     assert said == [f"benchmark run failed; its services' data and logs are kept in {kept}"]
+
+
+def test_an_unusable_data_directory_is_refused_before_the_run(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("")  # nobody, root included, can make a folder in it
+    data_dir = tmp_path / "afile" / "sub"
+    said: list[str] = []
+
+    with (
+        pytest.raises(DataDirError) as refused,
+        fresh_data_dir(Settings(data_dir=data_dir), say=said.append),
+    ):
+        pytest.fail("the run started")
+
+    assert str(refused.value) == f"cannot use data directory {data_dir / 'bench'}: not a directory"
+    assert said == []

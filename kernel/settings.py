@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kernel.urls import parse_mqtt_url
+
 
 class Environment(StrEnum):
     DEV = "dev"
@@ -81,7 +83,9 @@ class Settings(BaseSettings):
     @field_validator("mqtt_url")
     @classmethod
     def _mqtt_url(cls, value: str | None) -> str | None:
-        return None if value is None else _check_scheme(value, ("mqtt", "mqtts"))
+        if value is not None:
+            parse_mqtt_url(value)  # the rules every MQTT client of toir connects by
+        return value
 
     @field_validator("kafka_url")
     @classmethod

@@ -5,10 +5,11 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 MQTT_DEFAULT_PORT = 1883
 MQTTS_DEFAULT_PORT = 8883
+MQTT_SCHEMES = ("mqtt", "mqtts")
 
 
 @dataclass(frozen=True)
@@ -21,16 +22,34 @@ class MqttAddress:
 
 
 def parse_mqtt_url(url: str) -> MqttAddress:
-    """`mqtt://user:pass@host:port` into its parts."""
+    """`mqtt://user:pass@host:port` (or `mqtts://` for TLS) into its parts.
+
+    ValueError, saying what is wrong and never quoting the URL (it may hold a password), for
+    anything else: no or another scheme, no host, a port that is not 1-65535.
+    """
     parts = urlsplit(url)
+    if parts.scheme not in MQTT_SCHEMES:
+        raise ValueError(f"scheme must be one of mqtt, mqtts, got {parts.scheme or 'none'!r}")
+    if not parts.hostname:
+        raise ValueError("a host is required")
     tls = parts.scheme == "mqtts"
     return MqttAddress(
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or (MQTTS_DEFAULT_PORT if tls else MQTT_DEFAULT_PORT),
+        host=parts.hostname,
+        port=_port(parts) or (MQTTS_DEFAULT_PORT if tls else MQTT_DEFAULT_PORT),
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
         tls=tls,
     )
+
+
+def _port(parts: SplitResult) -> int | None:
+    try:
+        port = parts.port
+    except ValueError as exc:  # not a number, or past 65535
+        raise ValueError("the port must be a number from 1 to 65535") from exc
+    if port == 0:
+        raise ValueError("the port must be a number from 1 to 65535")
+    return port
 
 
 def kafka_bootstrap(url: str) -> str:

@@ -142,6 +142,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--mqtt-url", required=True)
     parser.add_argument("--database-url", required=True)
     args = parser.parse_args(argv)
+    try:
+        parse_mqtt_url(args.mqtt_url)
+    except ValueError as exc:
+        parser.error(f"--mqtt-url: {exc}")
     create_table(args.database_url)
     baseline = Baseline(args.mqtt_url, args.database_url)
 

@@ -19,6 +19,7 @@ from itertools import islice
 
 import orjson
 
+from kernel.urls import parse_mqtt_url
 from toir.bench.mqtt_link import WINDOW, LeanPublisher
 
 FLUSH_TIMEOUT_S = 120.0
@@ -208,13 +209,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     try:
         report = publish(args.mqtt_url, load)
-    except (OSError, ValueError) as exc:  # refused, unreachable, lost, or a bad URL
+    except (OSError, ValueError) as exc:  # refused, unreachable, lost, or a bad packet
         sys.exit(f"publisher: {exc}")
     sys.stdout.write(orjson.dumps(_as_dict(report)).decode() + "\n")
 
 
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """One readable line and exit 2 for a load that cannot be published."""
+    try:
+        parse_mqtt_url(args.mqtt_url)
+    except ValueError as exc:
+        parser.error(f"--mqtt-url: {exc}")
     if args.equipment < 0 or args.vehicles < 0 or args.equipment + args.vehicles < 1:
         parser.error("--equipment and --vehicles: at least one device, none negative")
     if args.batch < 1:

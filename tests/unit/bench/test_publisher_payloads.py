@@ -56,6 +56,8 @@ def test_a_load_without_devices_is_refused_rather_than_spinning() -> None:
         (["--rate", "-1"], "--rate"),
         (["--messages", "0"], "more than zero"),
         (["--duration-s", "-2"], "more than zero"),
+        (["--mqtt-url", "nonsense"], "--mqtt-url: scheme must be one of mqtt, mqtts"),
+        (["--mqtt-url", "mqtt://"], "--mqtt-url: a host is required"),
     ],
 )
 def test_the_command_refuses_a_load_it_cannot_publish_in_one_line(

@@ -30,6 +30,8 @@ def test_urls_are_read_from_toir_variables(monkeypatch: pytest.MonkeyPatch) -> N
         ("TOIR_DATABASE_URL", "mysql://db/toir", "TOIR_DATABASE_URL: scheme must be one of"),
         ("TOIR_MQTT_URL", "http://broker", "TOIR_MQTT_URL: scheme must be one of"),
         ("TOIR_MQTT_URL", "mqtt://", "TOIR_MQTT_URL: a host is required"),
+        ("TOIR_MQTT_URL", "nonsense", "TOIR_MQTT_URL: scheme must be one of mqtt, mqtts"),
+        ("TOIR_MQTT_URL", "mqtt://broker:port", "TOIR_MQTT_URL: the port must be a number"),
         ("TOIR_KAFKA_URL", "broker:9092", "TOIR_KAFKA_URL: scheme must be one of"),
         ("TOIR_KAFKA_PARTITIONS", "0", "TOIR_KAFKA_PARTITIONS: "),
         ("TOIR_INGEST_BATCH_SIZE", "many", "TOIR_INGEST_BATCH_SIZE: "),

@@ -15,12 +15,20 @@ from kernel.migrate import migrate
 from kernel.settings import Settings
 from toir.bench import cpu
 from toir.bench.publisher import bench_equipment_ids
-from toir.bench.runs import Scenario, machine, publish, register_bench_devices, wait_stored
+from toir.bench.runs import (
+    Scenario,
+    inserted_rows,
+    machine,
+    publish,
+    register_bench_devices,
+    wait_stored,
+)
 from toir.devstack import EmbeddedStack
 from toir.processes import Progress, ServiceUrls, running_platform
 
 SAMPLE_INTERVAL_S = 1.0
 TARGET_MB = 500.0
+READINGS = "telemetry.readings"
 
 
 @dataclass
@@ -56,15 +64,17 @@ def run_memory_bench(
             sampler = _Sampler()
             sampler.start()
             since = utcnow()
+            # Readings only: positions are stored too, but one table tells that it drained.
+            inserted_before = inserted_rows(urls.database_url, READINGS)
             scenario = Scenario("memory", rate, duration_s=duration_s)
             report = publish(urls.mqtt_url, scenario, equipment=equipment, vehicles=vehicles)
-            # Readings only: positions are stored too, but one table tells that it drained.
             wait_stored(
                 urls.database_url,
-                "telemetry.readings",
+                READINGS,
                 bench_equipment_ids(equipment),
                 since,
                 int(report["messages"]) * equipment // devices,
+                inserted_before=inserted_before,
             )
             sampler.stop()
             return MemoryBenchResult(

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -30,6 +31,10 @@ from toir.bench.publisher import bench_equipment_ids, bench_vehicle_ids
 DRAIN_TIMEOUT_S = 900.0
 # Give up waiting when nothing more is stored for this long.
 STALL_TIMEOUT_S = 30.0
+# Count exactly once the insert counter has not moved for this long: a backend that goes
+# idle within a second of its last statistics flush holds the rest back for up to 10 s
+# (PGSTAT_IDLE_INTERVAL, src/backend/utils/activity/pgstat.c).
+QUIET_S = 2.0
 DRAIN_POLL_S = 1.0
 
 # Only the bench devices' rows since the run began, through the (device_id, ts) key.
@@ -41,6 +46,17 @@ SELECT count(*),
 FROM {table} WHERE device_id = ANY(%(devices)s) AND ts >= %(since)s
 """
 COUNT_SQL = "SELECT count(*) FROM {table} WHERE device_id = ANY(%(devices)s) AND ts >= %(since)s"
+# Rows ever inserted into a table and everything under it: its partitions, or a hypertable's
+# chunks (both are pg_inherits children), at any depth. Backends flush these statistics at most
+# about once a second, and rows skipped by ON CONFLICT DO NOTHING are not counted.
+INSERTED_SQL = """
+WITH RECURSIVE tree(relid) AS (
+    SELECT %(table)s::regclass::oid
+    UNION ALL
+    SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.relid
+)
+SELECT coalesce(sum(s.n_tup_ins), 0)::bigint FROM pg_stat_user_tables s JOIN tree USING (relid)
+"""
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,19 @@ class Scenario:
     batch: int = 1
     duration_s: float | None = None
     messages: int | None = None
+
+
+@dataclass(frozen=True)
+class DrainLimits:
+    """How long a drain wait may take in all and with nothing new, and how often it looks."""
+
+    timeout_s: float = DRAIN_TIMEOUT_S
+    stall_s: float = STALL_TIMEOUT_S
+    quiet_s: float = QUIET_S
+    poll_s: float = DRAIN_POLL_S
+
+
+DRAIN_LIMITS = DrainLimits()
 
 
 @dataclass(frozen=True)
@@ -126,9 +155,11 @@ def measure(
 ) -> ScenarioResult:
     """Publish the scenario, wait until the pipeline has stored it, and measure."""
     devices = bench_equipment_ids(equipment)
+    inserted_before = inserted_rows(database_url, table)
     before = cpu.sample()
     report = publish(mqtt_url, scenario, equipment=equipment)
-    wait_stored(database_url, table, devices, since, int(report["readings"]))
+    expected = int(report["readings"])
+    wait_stored(database_url, table, devices, since, expected, inserted_before=inserted_before)
     after = cpu.sample()
     usage = cpu.cpu_percent(before, after)
     # The publisher has exited by now: it reports its own CPU time.
@@ -156,27 +187,103 @@ def measure(
 
 
 def wait_stored(
-    database_url: str, table: str, devices: list[str], since: datetime, expected: int
+    database_url: str,
+    table: str,
+    devices: list[str],
+    since: datetime,
+    expected: int,
+    *,
+    inserted_before: int,
+    limits: DrainLimits = DRAIN_LIMITS,
 ) -> int:
-    """Poll until `expected` rows are stored, nothing moves for a while, or time is up."""
-    deadline = time.monotonic() + DRAIN_TIMEOUT_S
-    last, last_change = -1, time.monotonic()
-    while time.monotonic() < deadline:
-        count = count_since(database_url, table, devices, since)
-        if count >= expected:
-            return count
-        if count != last:
-            last, last_change = count, time.monotonic()
-        elif time.monotonic() - last_change > STALL_TIMEOUT_S:
-            return count
-        time.sleep(DRAIN_POLL_S)
-    return last
+    """Wait until `expected` rows are stored, nothing new comes for a while, or time is up;
+    return the devices' rows stored since `since`, counted exactly.
+
+    Progress is the table's insert counter against `inserted_before` (read before publishing):
+    cheap, where the exact count reads every bench row and takes CPU from the pipeline being
+    measured. So the exact count runs only when the counter says the rows may all be there
+    (then every poll while they are short: other rows move the counter too), and once each
+    time the counter stops moving.
+    """
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        drain = _Drain(conn, table, devices, since, expected, inserted_before, limits)
+        return drain.wait()
+
+
+class _Drain:
+    """One drain wait on one connection: the counter it last read, when things last moved."""
+
+    def __init__(
+        self,
+        conn: psycopg.Connection[tuple[Any, ...]],
+        table: str,
+        devices: list[str],
+        since: datetime,
+        expected: int,
+        inserted_before: int,
+        limits: DrainLimits,
+    ) -> None:
+        self._conn, self._table, self._devices, self._since = conn, table, devices, since
+        self._expected, self._inserted_before, self._limits = expected, inserted_before, limits
+        self._inserted = inserted_before
+        self._stored = -1
+        self._moved_at = self._progress_at = time.monotonic()
+        self._quiet_counted = False
+        self._counting = False
+
+    def wait(self) -> int:
+        deadline = time.monotonic() + self._limits.timeout_s
+        while True:
+            stored = self._look()
+            if stored is not None and stored >= self._expected:
+                return stored
+            now = time.monotonic()
+            if now - self._progress_at >= self._limits.stall_s or now >= deadline:
+                return stored if stored is not None else self._count()
+            time.sleep(self._limits.poll_s)
+
+    def _look(self) -> int | None:
+        """Read the counter; count exactly when it is worth it (else None)."""
+        inserted, now = _inserted(self._conn, self._table), time.monotonic()
+        if inserted != self._inserted:
+            self._inserted, self._moved_at, self._progress_at = inserted, now, now
+            self._quiet_counted = False
+        self._counting |= inserted - self._inserted_before >= self._expected
+        quiet = now - self._moved_at >= self._limits.quiet_s and not self._quiet_counted
+        if not (self._counting or quiet):
+            return None
+        self._quiet_counted = True
+        stored = self._count()
+        if stored > self._stored >= 0:
+            self._progress_at = now
+        self._stored = stored
+        return stored
+
+    def _count(self) -> int:
+        return _count(self._conn, self._table, self._devices, self._since)
+
+
+def inserted_rows(database_url: str, table: str) -> int:
+    """Rows ever inserted into `table` and its partitions or chunks, as statistics count them."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        return _inserted(conn, table)
 
 
 def count_since(database_url: str, table: str, devices: list[str], since: datetime) -> int:
-    query = sql.SQL(COUNT_SQL).format(table=sql.SQL(table))
     with psycopg.connect(database_url) as conn:
-        row = conn.execute(query, {"devices": devices, "since": since}).fetchone()
+        return _count(conn, table, devices, since)
+
+
+def _inserted(conn: psycopg.Connection[tuple[Any, ...]], table: str) -> int:
+    row = conn.execute(INSERTED_SQL, {"table": table}).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _count(
+    conn: psycopg.Connection[tuple[Any, ...]], table: str, devices: list[str], since: datetime
+) -> int:
+    query = sql.SQL(COUNT_SQL).format(table=sql.SQL(table))
+    row = conn.execute(query, {"devices": devices, "since": since}).fetchone()
     return int(row[0]) if row else 0
 
 

@@ -44,7 +44,9 @@ def create_pool(
 
 
 _opened: weakref.WeakSet[AsyncConnectionPool] = weakref.WeakSet()
-_opening = asyncio.Lock()
+# One lock per pool: a lock that ever had a waiter belongs to that waiter's event loop, and
+# a process (a test run, say) may use pools from several loops one after another.
+_opening: weakref.WeakKeyDictionary[AsyncConnectionPool, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
 async def ensure_open(pool: AsyncConnectionPool) -> None:
@@ -55,7 +57,7 @@ async def ensure_open(pool: AsyncConnectionPool) -> None:
     """
     if pool in _opened:
         return
-    async with _opening:
+    async with _opening.setdefault(pool, asyncio.Lock()):
         if pool not in _opened:
             await pool.open(wait=True)
             _opened.add(pool)

@@ -56,10 +56,14 @@ def create_app(settings: Settings) -> faust.App:
         broker_session_timeout=settings.kafka_session_timeout_s,
         broker_heartbeat_interval=settings.kafka_session_timeout_s / 6,
     )
+    # Each persist agent (readings, positions) may hold a connection per lane at once.
     pool = create_pool(
-        settings.database_url, max_size=4, name="stream", configure=prepare_connection
+        settings.database_url,
+        max_size=2 + 2 * settings.stream_write_lanes,
+        name="stream",
+        configure=prepare_connection,
     )
-    writer = TelemetryWriter(pool, batch_extensions(settings))
+    writer = TelemetryWriter(pool, batch_extensions(settings), lanes=settings.stream_write_lanes)
     send_dead_letters = _dead_letter_sender(app)
     handler = PersistHandler(writer, send_dead_letters)
     observe_stream(app, handler, pool)

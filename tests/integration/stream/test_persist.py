@@ -156,3 +156,34 @@ def test_the_direct_copy_gives_way_and_writes_nothing_when_a_row_is_stored(
 ) -> None:
     first, second, count = asyncio.run(_copy_twice(database_url, _readings(5)))
     assert (first, second, count) == (True, False, 5)
+
+
+async def _write_in_lanes(database_url: str, *batches: list[Reading]) -> list[WriteResult[Reading]]:
+    pool = create_pool(database_url, max_size=3, name="test", configure=prepare_connection)
+    writer = TelemetryWriter(pool, lanes=3, min_rows_per_lane=1)
+    try:
+        return [await writer.write_readings(batch) for batch in batches]
+    finally:
+        await pool.close()
+
+
+def _many_devices(count: int) -> list[Reading]:
+    return [
+        Reading(f"eq-{i % 7}", TS_US + i * 1_000_000, 100.0 + i, True, {"temperature_c": 60.0})
+        for i in range(count)
+    ]
+
+
+def test_a_batch_in_lanes_is_stored_whole_and_once(database_url: str) -> None:
+    batch = _many_devices(70)
+    first, again = asyncio.run(_write_in_lanes(database_url, batch, batch))
+    assert (first.stored, first.rejected, again.stored) == (70, [], 0)
+    assert _rows(database_url, "SELECT count(*) FROM telemetry.readings") == [(70,)]
+
+
+def test_a_refused_row_in_one_lane_is_isolated_and_every_lane_stored(database_url: str) -> None:
+    batch = _many_devices(70)
+    bad = Reading("eq-3", TS_US + 500_000, -5.0, True, {})
+    [result] = asyncio.run(_write_in_lanes(database_url, [*batch[:30], bad, *batch[30:]]))
+    assert (result.stored, [r.row for r in result.rejected]) == (70, [bad])
+    assert _rows(database_url, "SELECT count(*) FROM telemetry.readings") == [(70,)]

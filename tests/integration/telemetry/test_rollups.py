@@ -73,10 +73,10 @@ def _shuffled_batches(rows: Sequence[T], seed: int) -> list[list[T]]:
 
 
 async def _write(
-    database_url: str, readings: list[list[Reading]], fixes: list[list[Position]]
+    database_url: str, readings: list[list[Reading]], fixes: list[list[Position]], lanes: int
 ) -> None:
-    pool = create_pool(database_url, max_size=2, name="test", configure=prepare_connection)
-    writer = TelemetryWriter(pool, [RollupExtension()])
+    pool = create_pool(database_url, max_size=lanes, name="test", configure=prepare_connection)
+    writer = TelemetryWriter(pool, [RollupExtension()], lanes=lanes, min_rows_per_lane=1)
     try:
         for batch in readings:
             await writer.write_readings(batch)
@@ -99,11 +99,12 @@ def _rebuild(database_url: str) -> None:
 _QUERIES = {"hourly": HOURLY, "metrics": METRICS, "daily": DAILY}
 
 
-@pytest.fixture
-def written(database_url: str) -> dict[str, list[tuple[Any, ...]]]:
+# Three lanes: every batch is written as up to three concurrent transactions.
+@pytest.fixture(params=[1, 3], ids=["one-lane", "three-lanes"])
+def written(database_url: str, request: pytest.FixtureRequest) -> dict[str, list[tuple[Any, ...]]]:
     readings = _shuffled_batches(_readings(400), seed=1)
     fixes = _shuffled_batches(_positions(150), seed=2)
-    asyncio.run(_write(database_url, readings, fixes))
+    asyncio.run(_write(database_url, readings, fixes, lanes=request.param))
     return _snapshot(database_url)
 
 
@@ -139,7 +140,7 @@ def test_driving_time_counts_minutes_with_a_moving_fix(database_url: str) -> Non
         Position("veh", day + 190_000_000, 1, 1, 80.0, None, False, 12.0),  # ignition off
         Position("veh", day + 250_000_000, 1, 1, 5.0, None, True, 14.5),  # 00:04 moving
     ]
-    asyncio.run(_write(database_url, [], [fixes[3:], fixes[:3], fixes[1:2]]))
+    asyncio.run(_write(database_url, [], [fixes[3:], fixes[:3], fixes[1:2]], lanes=1))
     with psycopg.connect(database_url) as conn:
         row = conn.execute(
             "SELECT fix_count, distance_km, driving_s, ignition_on_s, speed_max_kmh "

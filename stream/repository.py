@@ -8,17 +8,19 @@ staged and inserted with ON CONFLICT DO NOTHING, which reports the rows that wer
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import date, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 import orjson
 import psycopg
-from psycopg import errors
+from psycopg import AsyncCopy, errors
 from psycopg.types.json import set_json_dumps
 
 from devices.records import Position, Reading
 from kernel.clock import to_epoch_us
+from stream.copy_rows import ReadingsCopy
 from stream.rollups import repository as rollups_repository
 from stream.state import repository as state_repository
 
@@ -52,7 +54,8 @@ COPY_READINGS_DIRECT = (
 COPY_READINGS = (
     "COPY stage_readings (device_id, ts_us, hours_run, running, metrics) FROM STDIN (FORMAT BINARY)"
 )
-READING_TYPES = ["text", "int8", "float8", "bool", "jsonb"]
+# Readings are encoded for COPY by stream.copy_rows, in the columns of both statements.
+_READINGS_COPY = ReadingsCopy()
 INSERT_READINGS = f"""
 INSERT INTO telemetry.readings (device_id, ts, hours_run, running, metrics)
 SELECT device_id, {TS_FROM_US}, hours_run, running, metrics FROM stage_readings
@@ -118,26 +121,28 @@ async def insert_readings(conn: psycopg.AsyncConnection, rows: Sequence[Reading]
     if await try_copy_readings(conn, rows):
         return list(rows)
     async with conn.cursor() as cur:
-        await _copy(cur, COPY_READINGS, READING_TYPES, _reading_tuples(rows, 0))
+        async with cur.copy(COPY_READINGS) as copy:
+            await copy.write(_READINGS_COPY.data(rows, 0))
         await cur.execute(INSERT_READINGS)
         return _new_rows(rows, await cur.fetchall())
 
 
 async def try_copy_readings(conn: psycopg.AsyncConnection, rows: Sequence[Reading]) -> bool:
     """COPY the readings straight in; False, with nothing written, if one is stored already."""
-    direct = _reading_tuples(rows, PG_EPOCH_US)
-    return await _copied_directly(conn, COPY_READINGS_DIRECT, READING_TYPES, direct)
+    data = _READINGS_COPY.data(rows, PG_EPOCH_US)
+    return await _copied_directly(conn, COPY_READINGS_DIRECT, lambda copy: copy.write(data))
 
 
 async def insert_positions(
     conn: psycopg.AsyncConnection, rows: Sequence[Position]
 ) -> list[Position]:
     """Insert the rows; returns those that were new. Call inside a transaction."""
-    direct = _position_tuples(rows, PG_EPOCH_US)
-    if await _copied_directly(conn, COPY_POSITIONS_DIRECT, POSITION_TYPES, direct):
+    direct = partial(_write_positions, rows=rows, shift_us=PG_EPOCH_US)
+    if await _copied_directly(conn, COPY_POSITIONS_DIRECT, direct):
         return list(rows)
+    async with conn.cursor() as cur, cur.copy(COPY_POSITIONS) as copy:
+        await _write_positions(copy, rows, 0)
     async with conn.cursor() as cur:
-        await _copy(cur, COPY_POSITIONS, POSITION_TYPES, _position_tuples(rows, 0))
         await cur.execute(INSERT_POSITIONS)
         return _new_rows(rows, await cur.fetchall())
 
@@ -145,35 +150,22 @@ async def insert_positions(
 async def _copied_directly(
     conn: psycopg.AsyncConnection,
     statement: str,
-    types: list[str],
-    tuples: Iterator[tuple[Any, ...]],
+    fill: Callable[[AsyncCopy], Awaitable[Any]],
 ) -> bool:
-    """COPY the rows into their table (times as int8, see PG_EPOCH_US); False, with nothing
-    written, if one of them is stored already."""
+    """COPY rows into their table (times as int8, see PG_EPOCH_US) under a savepoint; False,
+    with nothing written, if one of them is stored already."""
     try:
-        async with conn.transaction(), conn.cursor() as cur:
-            await _copy(cur, statement, types, tuples)
+        async with conn.transaction(), conn.cursor() as cur, cur.copy(statement) as copy:
+            await fill(copy)
     except errors.UniqueViolation:
         return False
     return True
 
 
-async def _copy(
-    cur: psycopg.AsyncCursor[Any],
-    statement: str,
-    types: list[str],
-    tuples: Iterator[tuple[Any, ...]],
-) -> None:
-    async with cur.copy(statement) as copy:
-        copy.set_types(types)
-        for values in tuples:
-            await copy.write_row(values)
-
-
-def _reading_tuples(rows: Sequence[Reading], shift_us: int) -> Iterator[tuple[Any, ...]]:
-    """COPY rows of readings, times in microseconds since the epoch minus shift_us."""
-    for r in rows:
-        yield (r.device_id, r.ts_us - shift_us, r.hours_run, r.running, r.metrics)
+async def _write_positions(copy: AsyncCopy, rows: Sequence[Position], shift_us: int) -> None:
+    copy.set_types(POSITION_TYPES)
+    for values in _position_tuples(rows, shift_us):
+        await copy.write_row(values)
 
 
 def _position_tuples(rows: Sequence[Position], shift_us: int) -> Iterator[tuple[Any, ...]]:

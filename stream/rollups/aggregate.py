@@ -7,8 +7,10 @@ computed from all its raw rows at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
+from operator import attrgetter, is_not, itemgetter
 
 from devices.records import Position, Reading
 from devices.telemetry.models import MOVING_SPEED_KMH
@@ -17,6 +19,10 @@ US_PER_MINUTE = 60_000_000
 US_PER_HOUR = 3_600_000_000
 US_PER_DAY = 86_400_000_000
 MINUTES_PER_DAY = 1440
+_RUNNING = attrgetter("running")
+_HOURS_RUN = attrgetter("hours_run")
+_METRICS = attrgetter("metrics")
+_IS_NOT_NONE = partial(is_not, None)
 
 
 @dataclass(slots=True)
@@ -62,32 +68,69 @@ class VehicleDay:
 
 def fold_readings(rows: Iterable[Reading]) -> tuple[list[UnitHour], list[MetricHour]]:
     """Hourly unit and per-metric statistics of the given readings."""
-    units: dict[tuple[str, int], UnitHour] = {}
-    # The values of each metric-hour first, then count, sum, min and max by builtins in C:
-    # an append per value costs a quarter of updating four statistics in Python.
-    series: dict[tuple[str, int, str], list[float]] = {}
+    hours: dict[tuple[str, int], list[Reading]] = {}
     for row in rows:
-        bucket_us = row.ts_us - row.ts_us % US_PER_HOUR
-        unit = units.get((row.device_id, bucket_us))
-        if unit is None:
-            unit = units[(row.device_id, bucket_us)] = UnitHour(row.device_id, bucket_us)
-        unit.reading_count += 1
-        unit.running_count += row.running is True
-        unit.hours_run_min = _min(unit.hours_run_min, row.hours_run)
-        unit.hours_run_max = _max(unit.hours_run_max, row.hours_run)
-        for name, value in row.metrics.items():
-            values = series.get((row.device_id, bucket_us, name))
-            if values is None:
-                series[(row.device_id, bucket_us, name)] = [value]
+        key = (row.device_id, row.ts_us - row.ts_us % US_PER_HOUR)
+        found = hours.get(key)
+        if found is None:
+            hours[key] = [row]
+        else:
+            found.append(row)
+    units: list[UnitHour] = []
+    metrics: list[MetricHour] = []
+    for (device_id, bucket_us), readings in hours.items():
+        units.append(_unit_hour(device_id, bucket_us, readings))
+        metrics += _metric_hours(device_id, bucket_us, readings)
+    return units, metrics
+
+
+def _unit_hour(device_id: str, bucket_us: int, readings: list[Reading]) -> UnitHour:
+    # map/filter with C callables: no Python frame per reading.
+    running = list(map(_RUNNING, readings)).count(True)
+    counters = list(filter(_IS_NOT_NONE, map(_HOURS_RUN, readings)))
+    low, high = (min(counters), max(counters)) if counters else (None, None)
+    return UnitHour(device_id, bucket_us, len(readings), running, low, high)
+
+
+def _metric_hours(device_id: str, bucket_us: int, readings: list[Reading]) -> list[MetricHour]:
+    """Count, sum, min and max of every metric, by builtins over each metric's column."""
+    series = _columns(list(map(_METRICS, readings)))
+    return [
+        MetricHour(
+            device_id,
+            bucket_us,
+            name,
+            len(values),
+            float(sum(values)),
+            float(min(values)),
+            float(max(values)),
+        )
+        for name, values in series.items()
+    ]
+
+
+def _columns(metrics: list[dict[str, float]]) -> dict[str, Sequence[float]]:
+    """Each metric's values in reading order: when every reading names the same metrics
+    (the usual case), a C call per reading; otherwise an append per value."""
+    names = tuple(metrics[0])
+    if names and set(map(len, metrics)) == {len(names)}:
+        try:
+            if len(names) == 1:
+                return {names[0]: list(map(itemgetter(names[0]), metrics))}
+            return dict(
+                zip(names, zip(*map(itemgetter(*names), metrics), strict=True), strict=True)
+            )
+        except KeyError:
+            pass  # same number of metrics, other names: the general way below
+    series: dict[str, list[float]] = {}
+    for values in metrics:
+        for name, value in values.items():
+            found = series.get(name)
+            if found is None:
+                series[name] = [value]
             else:
-                values.append(value)
-    return list(units.values()), [_metric_hour(key, values) for key, values in series.items()]
-
-
-def _metric_hour(key: tuple[str, int, str], values: list[float]) -> MetricHour:
-    device_id, bucket_us, name = key
-    low, high = float(min(values)), float(max(values))
-    return MetricHour(device_id, bucket_us, name, len(values), float(sum(values)), low, high)
+                found.append(value)
+    return dict(series)
 
 
 def fold_positions(rows: Iterable[Position]) -> list[VehicleDay]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from devices.records import Position, Reading
 from stream.state.meters import Fix, HoursSample
+
+_TS_US = attrgetter("ts_us")
 
 
 @dataclass(slots=True)
@@ -19,30 +22,40 @@ class ReadingsLatest:
     running_us: int | None = None
     metrics: dict[str, tuple[float, int]] = field(default_factory=dict)
 
-    def add(self, reading: Reading) -> None:
-        self.last_us = max(self.last_us, reading.ts_us)
-        if reading.running is not None and (
-            self.running_us is None or reading.ts_us > self.running_us
-        ):
-            self.running, self.running_us = reading.running, reading.ts_us
-        for name, value in reading.metrics.items():
-            known = self.metrics.get(name)
-            if known is None or reading.ts_us > known[1]:
-                self.metrics[name] = (value, reading.ts_us)
-
     def metrics_json(self) -> dict[str, dict[str, float | int]]:
         return {name: {"value": v, "ts_us": ts} for name, (v, ts) in self.metrics.items()}
 
 
 def latest_readings(rows: Iterable[Reading]) -> list[ReadingsLatest]:
     """One summary per device, ordered by device id (the order rows are locked in)."""
-    by_device: dict[str, ReadingsLatest] = {}
+    by_device: dict[str, list[Reading]] = {}
     for reading in rows:
-        latest = by_device.get(reading.device_id)
-        if latest is None:
-            latest = by_device[reading.device_id] = ReadingsLatest(reading.device_id, reading.ts_us)
-        latest.add(reading)
-    return [by_device[device] for device in sorted(by_device)]
+        found = by_device.get(reading.device_id)
+        if found is None:
+            by_device[reading.device_id] = [reading]
+        else:
+            found.append(reading)
+    return [_newest_of(device, by_device[device]) for device in sorted(by_device)]
+
+
+def _newest_of(device_id: str, readings: list[Reading]) -> ReadingsLatest:
+    """The summary of one device's readings, newest first: once a reading names no metric
+    not already seen, it adds nothing, and that check is one set comparison in C."""
+    readings.sort(key=_TS_US, reverse=True)
+    latest = ReadingsLatest(device_id, readings[0].ts_us)
+    seen: set[str] = set()
+    for reading in readings:
+        if latest.running_us is None and reading.running is not None:
+            latest.running, latest.running_us = reading.running, reading.ts_us
+        names = reading.metrics.keys()
+        if names <= seen:
+            if latest.running_us is not None:
+                continue
+        else:
+            for name in names - seen:
+                latest.metrics[name] = (reading.metrics[name], reading.ts_us)
+            seen |= names
+    return latest
 
 
 def latest_positions(rows: Iterable[Position]) -> list[Position]:

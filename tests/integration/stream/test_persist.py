@@ -187,3 +187,24 @@ def test_a_refused_row_in_one_lane_is_isolated_and_every_lane_stored(database_ur
     [result] = asyncio.run(_write_in_lanes(database_url, [*batch[:30], bad, *batch[30:]]))
     assert (result.stored, [r.row for r in result.rejected]) == (70, [bad])
     assert _rows(database_url, "SELECT count(*) FROM telemetry.readings") == [(70,)]
+
+
+_ODD_READINGS = [
+    Reading("eq-1", TS_US, None, None, {}),
+    Reading("eq-1", TS_US + 1, 0.0, False, {"a": -0.00125}),
+    Reading("насос-7", TS_US + 2, 12345.678901234, True, {"давление_кгс": 3.25, "b": 0.0}),
+    Reading("eq-" + "x" * 200, TS_US + 3, 5e-324, None, {"m" * 60: 1.0}),
+]
+_ODD_SQL = (
+    "SELECT device_id, (extract(epoch FROM ts) * 1000000)::bigint, hours_run, running, "
+    "metrics FROM telemetry.readings ORDER BY ts"
+)
+
+
+@pytest.mark.parametrize("staged", [False, True], ids=["copied-straight-in", "staged"])
+def test_every_kind_of_value_is_stored_exactly(database_url: str, staged: bool) -> None:
+    # A batch repeating a stored row takes the staged path; one of new rows goes straight in.
+    first = [_ODD_READINGS[0]] if staged else []
+    asyncio.run(_write_readings(database_url, first, _ODD_READINGS))
+    expected = [(r.device_id, r.ts_us, r.hours_run, r.running, r.metrics) for r in _ODD_READINGS]
+    assert _rows(database_url, _ODD_SQL) == expected

@@ -1,9 +1,11 @@
 """Folding rows into rollup buckets: any split and order of the rows gives the same sums."""
 
 import random
+from operator import attrgetter
 
 from devices.records import Position, Reading
 from stream.rollups.aggregate import (
+    US_PER_HOUR,
     MetricHour,
     UnitHour,
     fold_positions,
@@ -75,3 +77,53 @@ def test_fixes_fold_into_days_with_minute_maps() -> None:
 def test_the_last_minute_of_a_day_is_the_last_bit() -> None:
     [day] = fold_positions([Position("v", T0 + 86_399_000_000, 1, 1, 9.0, None, None)])
     assert minute_map_text(day.moving_minutes).endswith("01")
+
+
+def _fold_oracle(rows: list[Reading]) -> tuple[list[UnitHour], list[MetricHour]]:
+    """Reading by reading, every statistic updated in Python."""
+    units: dict[tuple[str, int], UnitHour] = {}
+    series: dict[tuple[str, int, str], list[float]] = {}
+    for r in rows:
+        bucket = r.ts_us - r.ts_us % US_PER_HOUR
+        unit = units.setdefault((r.device_id, bucket), UnitHour(r.device_id, bucket))
+        unit.reading_count += 1
+        unit.running_count += r.running is True
+        if r.hours_run is not None:
+            low, high = unit.hours_run_min, unit.hours_run_max
+            unit.hours_run_min = r.hours_run if low is None else min(low, r.hours_run)
+            unit.hours_run_max = r.hours_run if high is None else max(high, r.hours_run)
+        for name, value in r.metrics.items():
+            series.setdefault((r.device_id, bucket, name), []).append(value)
+    metrics = [
+        MetricHour(d, b, n, len(v), sum(v), min(v), max(v)) for (d, b, n), v in series.items()
+    ]
+    return list(units.values()), metrics
+
+
+def _random_readings(rng: random.Random) -> list[Reading]:
+    name_sets = [("t", "p"), ("p", "t"), ("t", "v"), ("t",), (), ("t", "p", "v")]
+    rows = []
+    for _ in range(rng.randint(1, 400)):
+        names = rng.choice(name_sets[:2] if rng.random() < 0.8 else name_sets)
+        rows.append(
+            Reading(
+                f"eq-{rng.randint(0, 3)}",
+                rng.randint(0, 3 * US_PER_HOUR),
+                rng.choice([None, rng.uniform(1, 1e4)]),
+                rng.choice([None, True, False]),
+                {name: rng.uniform(-50, 50) for name in names},
+            )
+        )
+    return rows
+
+
+def test_folding_equals_updating_reading_by_reading() -> None:
+    rng = random.Random(5)
+    key = attrgetter("device_id", "bucket_us")
+    metric_key = attrgetter("device_id", "bucket_us", "metric")
+    for _ in range(200):
+        rows = _random_readings(rng)
+        units, metrics = fold_readings(rows)
+        want_units, want_metrics = _fold_oracle(rows)
+        assert sorted(units, key=key) == sorted(want_units, key=key)
+        assert sorted(metrics, key=metric_key) == sorted(want_metrics, key=metric_key)

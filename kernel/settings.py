@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     stream_write_lanes: int = Field(default=2, ge=1, le=8)
     stream_group_id: str = "toir-stream"
     partitions_ahead_days: int = Field(default=7, ge=1)
+    # A UTC day this many days old no longer gets normal traffic: its hourly rollups are
+    # rewritten in key order (docs/storage.md, "Reordering closed days").
+    rollups_reorder_after_days: int = Field(default=2, ge=1)
 
     @field_validator("database_url")
     @classmethod

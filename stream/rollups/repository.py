@@ -7,6 +7,7 @@ upsert per table: COPY formats rows in C, where array parameters would be built 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import psycopg
@@ -158,3 +159,12 @@ async def run_storage_maintenance(conn: psycopg.AsyncConnection, *, ahead_days: 
     """Create partitions ahead, drop expired ones; the names of those dropped."""
     cur = await conn.execute("SELECT telemetry.run_storage_maintenance(%s)", (ahead_days,))
     return [str(name) for (name,) in await cur.fetchall()]
+
+
+async def reorder_next_closed_day(
+    conn: psycopg.AsyncConnection, *, closed_after_days: int
+) -> date | None:
+    """Rewrite the earliest closed day not yet reordered in key order; that day, or None."""
+    cur = await conn.execute("SELECT telemetry.reorder_next_closed_day(%s)", (closed_after_days,))
+    row = await cur.fetchone()
+    return row[0] if row else None

@@ -40,6 +40,7 @@ DOCUMENTED_COLUMNS = {
         "driving_s",
         "ignition_on_s",
     ],
+    "telemetry.rollup_reorders": ["day", "unit_rows", "metric_rows", "reordered_at"],
 }
 
 

@@ -40,9 +40,11 @@ ORDER BY e.id
 """
 SKILLS_SQL = "SELECT engineer_id, skill, level FROM tickets.engineer_skills"
 SHIFTS_SQL = "SELECT engineer_id, weekday, starts, ends FROM tickets.shifts"
+# Relative to the `now` the engine assigns at (a replay, a test, the demo's clock), not the
+# database's clock.
 ABSENCES_SQL = """
 SELECT engineer_id, kind, starts_at, ends_at FROM tickets.absences
-WHERE ends_at > now() - interval '1 day'
+WHERE ends_at > %(now)s::timestamptz - interval '1 day'
 """
 # Visits only to the sites being assigned: the engine scores nothing else (site_history).
 VISITS_SQL = """
@@ -71,7 +73,7 @@ async def load_profiles(
         grouped = [
             await conn.execute(SKILLS_SQL),
             await conn.execute(SHIFTS_SQL),
-            await conn.execute(ABSENCES_SQL),
+            await conn.execute(ABSENCES_SQL, {"now": now}),
             await conn.execute(VISITS_SQL, {"site_ids": list(site_ids)}),
             await conn.execute(PREFERRED_SQL),
             await conn.execute(RESPONSIBLE_SQL),

@@ -192,3 +192,13 @@ def test_the_per_ticket_reads_can_use_an_index_instead_of_scanning_every_ticket(
         plan = "\n".join(row[0] for row in conn.execute(f"EXPLAIN {sql}", params).fetchall())
     assert index in plan
     assert "Seq Scan on tickets " not in plan
+
+
+def test_absences_are_those_around_the_time_assigned_at_not_the_database_clock(
+    database_url: str,
+) -> None:
+    seed(database_url)
+    *_, e3 = profiles(database_url, datetime(2001, 3, 5, 12, tzinfo=UTC), ["s1"])
+    assert Absence(date(2001, 3, 1), date(2001, 3, 8), "leave") in e3.absences
+    *_, e3_now = profiles(database_url, utcnow(), ["s1"])
+    assert Absence(date(2001, 3, 1), date(2001, 3, 8), "leave") not in e3_now.absences

@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -131,13 +133,14 @@ class PublishReport:
     unacknowledged: int
 
 
-def publish(mqtt_url: str, load: Load) -> PublishReport:
-    """Publish the load, wait for every PUBACK, and report what the broker acknowledged."""
+def publish(mqtt_url: str, load: Load, stop: threading.Event | None = None) -> PublishReport:
+    """Publish the load (until `stop` is set, if it comes first), wait for every PUBACK, and
+    report what the broker acknowledged."""
     publisher = LeanPublisher(mqtt_url)
     publisher.connect()
     started = time.monotonic()
     try:
-        _run(publisher, load, started)
+        _run(publisher, load, started, stop or threading.Event())
         publisher.flush(FLUSH_TIMEOUT_S)
     except BaseException:
         with contextlib.suppress(OSError):  # the broker may be gone: the error says more
@@ -149,12 +152,12 @@ def publish(mqtt_url: str, load: Load) -> PublishReport:
     return PublishReport(acked, acked * load.batch, elapsed_s, publisher.sent - acked)
 
 
-def _run(publisher: LeanPublisher, load: Load, started: float) -> None:
+def _run(publisher: LeanPublisher, load: Load, started: float, stop: threading.Event) -> None:
     """Send what is due in bursts: at a fixed rate, every few ms what fell due since the
     last burst; flat out, as much as the window takes."""
     payloads = iter(Payloads(load))
     deadline = started + load.duration_s if load.duration_s is not None else math.inf
-    while (now := time.monotonic()) < deadline:
+    while (now := time.monotonic()) < deadline and not stop.is_set():
         due = _due(load, publisher.sent, started, now)
         if due is None:
             return
@@ -207,8 +210,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         duration_s=args.duration_s,
         messages=args.messages,
     )
+    # Stopped by SIGTERM (as `toir bench loop` stops its load), the publisher ends like a
+    # finished run: PUBACKs awaited, the persistent session ended, the report written.
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        report = publish(args.mqtt_url, load)
+        report = publish(args.mqtt_url, load, stop)
     except (OSError, ValueError) as exc:  # refused, unreachable, lost, or a bad packet
         sys.exit(f"publisher: {exc}")
     sys.stdout.write(orjson.dumps(_as_dict(report)).decode() + "\n")

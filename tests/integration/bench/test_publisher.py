@@ -4,6 +4,9 @@ and a lost connection say what happened."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -171,3 +174,19 @@ def test_a_connection_lost_mid_run_is_an_error(tmp_path: Path) -> None:
     assert not publisher.is_alive()
     assert len(failures) == 1 and isinstance(failures[0], ConnectionError)
     assert "lost the MQTT connection" in str(failures[0])
+
+
+def test_sigterm_ends_the_run_like_its_end_acknowledged_and_reported(
+    private_mqtt_url: str,
+) -> None:
+    command = [sys.executable, "-m", "toir.bench.publisher", "--mqtt-url", private_mqtt_url]
+    command += ["--equipment", "10", "--rate", "500", "--duration-s", "600"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(2.0)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    report = orjson.loads(out.splitlines()[-1])
+    assert report["messages"] > 0
+    assert report["unacknowledged"] == 0
+    assert report["elapsed_s"] < 30

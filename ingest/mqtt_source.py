@@ -77,6 +77,7 @@ class MqttSource:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_publish_received = self._on_publish_received
 
     def start(self) -> None:
         """Connect (retrying in the background) and start paho's network thread."""
@@ -133,15 +134,18 @@ class MqttSource:
         self._call_in_loop(self.connected.clear)
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        # Only what paho still delivers itself: a QoS 2 message, if a broker grants QoS 2.
+        self._on_publish_received(msg._topic, bytes(msg.payload), msg.mid, msg.qos)
+
+    def _on_publish_received(self, topic: bytes, payload: bytes, mid: int, qos: int) -> None:
         # Runs on paho's thread: only hand the message over; never raise here.
         try:
             # MQTT topics are UTF-8 (§1.5.3); a broker that let a bad one through still
             # gets it accounted for downstream rather than lost here.
-            topic = msg._topic.decode("utf-8", "replace")
-            inbound = Inbound(topic, bytes(msg.payload), msg.mid, msg.qos, now_us())
+            inbound = Inbound(topic.decode("utf-8", "replace"), payload, mid, qos, now_us())
             self.queue.put(inbound)
         except Exception:
-            log.exception("could not hand over an MQTT message on %.200r", msg.topic)
+            log.exception("could not hand over an MQTT message on %.200r", topic)
 
     def _call_in_loop(self, callback: object, *args: object) -> None:
         if self._loop is not None and not self._loop.is_closed():

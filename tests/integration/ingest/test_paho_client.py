@@ -15,8 +15,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 from ingest.paho_client import RECV_CHUNK_BYTES, BufferedClient
 from kernel.urls import MqttAddress, parse_mqtt_url
 
-OnMessage = Callable[[mqtt.Client, object, mqtt.MQTTMessage], None]
-
 TIMEOUT_S = 30.0
 
 
@@ -26,23 +24,36 @@ def _payloads() -> list[bytes]:
     return small[:700] + large[:1] + small[700:1400] + large[1:] + small[1400:]
 
 
-def test_every_message_arrives_once_in_order_and_whole(private_mqtt_url: str) -> None:
+# Delivered by paho (on_message) or straight from the packet (on_publish_received).
+DELIVERY = pytest.mark.parametrize("direct", [False, True], ids=["on_message", "direct"])
+
+
+def _deliver(client: BufferedClient, direct: bool, handle: Callable[[bytes, int], None]) -> None:
+    """Call handle(payload, mid) for every message, by the path the test is about."""
+    if direct:
+        client.on_publish_received = lambda _topic, payload, mid, _qos: handle(payload, mid)
+    else:
+        client.on_message = lambda _c, _u, message: handle(bytes(message.payload), message.mid)
+
+
+@DELIVERY
+def test_every_message_arrives_once_in_order_and_whole(private_mqtt_url: str, direct: bool) -> None:
     address = parse_mqtt_url(private_mqtt_url)
     topic = f"test/{uuid.uuid4().hex[:8]}"
-    expected = _payloads()
+    expected = [b"", *_payloads()]
     got: list[bytes] = []
     subscribed, finished = threading.Event(), threading.Event()
-
-    def on_message(client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
-        got.append(bytes(message.payload))
-        client.ack(message.mid, message.qos)
-        if len(got) == len(expected):
-            finished.set()
-
     subscriber = BufferedClient(
         CallbackAPIVersion.VERSION2, client_id=f"sub-{topic}", manual_ack=True
     )
-    subscriber.on_message = on_message
+
+    def on_message(payload: bytes, mid: int) -> None:
+        got.append(payload)
+        subscriber.ack_qos1([mid])
+        if len(got) == len(expected):
+            finished.set()
+
+    _deliver(subscriber, direct, on_message)
     subscriber.on_subscribe = lambda *_: subscribed.set()
     subscriber.on_connect = lambda client, *_: client.subscribe(topic, 1)
     subscriber.connect(address.host, address.port)
@@ -64,12 +75,16 @@ def test_every_message_arrives_once_in_order_and_whole(private_mqtt_url: str) ->
 
 
 def _persistent_subscriber(
-    address: MqttAddress, client_id: str, topic: str, on_message: OnMessage
+    address: MqttAddress,
+    client_id: str,
+    topic: str,
+    on_message: Callable[[bytes, int], None],
+    direct: bool,
 ) -> BufferedClient:
     client = BufferedClient(
         CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False, manual_ack=True
     )
-    client.on_message = on_message
+    _deliver(client, direct, on_message)
     client.on_connect = lambda c, *_: c.subscribe(topic, 1)
     client.connect(address.host, address.port)
     client.loop_start()
@@ -81,22 +96,22 @@ def _stop(client: mqtt.Client) -> None:
     client.loop_stop()
 
 
+@DELIVERY
 @pytest.mark.parametrize("unacked", [0, 7])
-def test_bulk_acknowledgements_reach_the_broker(private_mqtt_url: str, unacked: int) -> None:
+def test_bulk_acknowledgements_reach_the_broker(
+    private_mqtt_url: str, unacked: int, direct: bool
+) -> None:
     # What the broker redelivers to the same persistent session after a reconnect is what
     # it never got a PUBACK for: nothing when all were acknowledged in bulk, else the rest.
     address = parse_mqtt_url(private_mqtt_url)
     topic, client_id = f"test/{uuid.uuid4().hex[:8]}", f"sub-{uuid.uuid4().hex[:8]}"
     total = 200
-    first: list[mqtt.MQTTMessage] = []
-    all_in = threading.Event()
+    first: list[int] = []
 
-    def collect(_client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
-        first.append(message)
-        if len(first) == total:
-            all_in.set()
+    def collect(_payload: bytes, mid: int) -> None:
+        first.append(mid)
 
-    subscriber = _persistent_subscriber(address, client_id, topic, collect)
+    subscriber = _persistent_subscriber(address, client_id, topic, collect, direct)
     publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"pub-{topic}")
     try:
         time.sleep(0.5)  # subscribed
@@ -110,7 +125,7 @@ def test_bulk_acknowledgements_reach_the_broker(private_mqtt_url: str, unacked: 
         deadline = time.monotonic() + TIMEOUT_S
         while acked < total - unacked and time.monotonic() < deadline:
             upto = min(len(first), total - unacked)
-            subscriber.ack_qos1([m.mid for m in first[acked:upto]])
+            subscriber.ack_qos1(first[acked:upto])
             acked = upto
             time.sleep(0.05)
         assert acked == total - unacked
@@ -121,8 +136,45 @@ def test_bulk_acknowledgements_reach_the_broker(private_mqtt_url: str, unacked: 
         _stop(subscriber)
     again: list[bytes] = []
     resumed = _persistent_subscriber(
-        address, client_id, topic, lambda _c, _u, m: again.append(bytes(m.payload))
+        address, client_id, topic, lambda payload, _mid: again.append(payload), direct
     )
     time.sleep(1.5)
     _stop(resumed)
     assert again == [f"m{n}".encode() for n in range(total - unacked, total)]
+
+
+def test_direct_delivery_gives_topic_qos_and_packet_id_as_sent(private_mqtt_url: str) -> None:
+    address = parse_mqtt_url(private_mqtt_url)
+    topic = f"тест/{uuid.uuid4().hex[:8]}/телеметрия"
+    got: list[tuple[bytes, bytes, int, int]] = []
+    subscribed, finished = threading.Event(), threading.Event()
+    subscriber = BufferedClient(
+        CallbackAPIVersion.VERSION2, client_id=f"sub-{uuid.uuid4().hex[:8]}", manual_ack=True
+    )
+
+    def received(raw_topic: bytes, payload: bytes, mid: int, qos: int) -> None:
+        got.append((raw_topic, payload, mid, qos))
+        subscriber.ack_qos1([mid] if qos == 1 else [])
+        if len(got) == 3:
+            finished.set()
+
+    subscriber.on_publish_received = received
+    subscriber.on_subscribe = lambda *_: subscribed.set()
+    subscriber.on_connect = lambda client, *_: client.subscribe(topic, 1)
+    subscriber.connect(address.host, address.port)
+    subscriber.loop_start()
+    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"pub-{uuid.uuid4().hex[:8]}")
+    try:
+        assert subscribed.wait(TIMEOUT_S)
+        publisher.connect(address.host, address.port)
+        publisher.loop_start()
+        for payload, qos in [(b"zero", 0), (b"one", 1), (b"", 1)]:
+            publisher.publish(topic, payload, qos=qos).wait_for_publish(TIMEOUT_S)
+        assert finished.wait(TIMEOUT_S), got
+    finally:
+        _stop(publisher)
+        _stop(subscriber)
+    raw = topic.encode()
+    assert [(t, p, q) for t, p, _, q in got] == [(raw, b"zero", 0), (raw, b"one", 1), (raw, b"", 1)]
+    assert got[0][2] == 0
+    assert got[1][2] != got[2][2] and 0 not in (got[1][2], got[2][2])

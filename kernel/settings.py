@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     stream_batch_wait_s: float = Field(default=0.25, gt=0)
     # Transactions a stream worker keeps in flight per batch, each over its own devices:
     # PostgreSQL stores one while the worker prepares the next (stream.persist).
-    stream_write_lanes: int = Field(default=2, ge=1, le=8)
+    stream_write_lanes: int = Field(default=3, ge=1, le=8)
     stream_group_id: str = "toir-stream"
     partitions_ahead_days: int = Field(default=7, ge=1)
     # A UTC day this many days old no longer gets normal traffic: its hourly rollups are

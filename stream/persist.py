@@ -3,8 +3,10 @@ and waiting out database outages rather than dropping or skipping anything.
 
 A batch is split by device into lanes written concurrently, one transaction each, so that
 PostgreSQL stores one lane while this process prepares the next: written one after the
-other, each waited for the other about half the time. A device's rows stay in one lane
-(its order is kept and no two lanes touch its state, meters or rollups), and the batch
+other, each waited for the other about half the time. A device's rows stay in one lane, so
+its order is kept and no two lanes touch its raw rows, latest state or rollups. Meters
+belong to the equipment or vehicle, which may have devices in two lanes: those lanes lock
+the meter rows in key order, so one waits for the other and neither deadlocks. The batch
 counts as written only when every lane is.
 """
 

@@ -21,11 +21,8 @@ def register_storage_maintenance(
     ahead_days = settings.partitions_ahead_days
     after = settings.rollups_reorder_after_days
 
-    async def at_start() -> None:
+    async def upkeep() -> None:
         await run_storage_upkeep(pool=pool, ahead_days=ahead_days, reorder_after_days=after)
 
-    async def every_hour() -> None:
-        await run_storage_upkeep(pool=pool, ahead_days=ahead_days, reorder_after_days=after)
-
-    app.task(at_start)
-    app.timer(interval=STORAGE_MAINTENANCE_INTERVAL_S, name="storage_maintenance")(every_hour)
+    app.task(upkeep)
+    app.timer(interval=STORAGE_MAINTENANCE_INTERVAL_S, name="storage_maintenance")(upkeep)

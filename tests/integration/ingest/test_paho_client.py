@@ -6,7 +6,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -42,7 +43,7 @@ def test_every_message_arrives_once_in_order_and_whole(private_mqtt_url: str, di
     topic = f"test/{uuid.uuid4().hex[:8]}"
     expected = [b"", *_payloads()]
     got: list[bytes] = []
-    subscribed, finished = threading.Event(), threading.Event()
+    finished = threading.Event()
     subscriber = BufferedClient(
         CallbackAPIVersion.VERSION2, client_id=f"sub-{topic}", manual_ack=True
     )
@@ -54,24 +55,32 @@ def test_every_message_arrives_once_in_order_and_whole(private_mqtt_url: str, di
             finished.set()
 
     _deliver(subscriber, direct, on_message)
+    with _subscribed(address, topic, subscriber) as publisher:
+        for info in [publisher.publish(topic, payload, qos=1) for payload in expected]:
+            info.wait_for_publish(TIMEOUT_S)
+        assert finished.wait(TIMEOUT_S), f"{len(got)} of {len(expected)} arrived"
+    assert got == expected
+
+
+@contextmanager
+def _subscribed(
+    address: MqttAddress, topic: str, subscriber: BufferedClient
+) -> Iterator[mqtt.Client]:
+    """The subscriber subscribed to `topic` and a publisher connected; both stopped after."""
+    subscribed = threading.Event()
     subscriber.on_subscribe = lambda *_: subscribed.set()
     subscriber.on_connect = lambda client, *_: client.subscribe(topic, 1)
     subscriber.connect(address.host, address.port)
     subscriber.loop_start()
-    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"pub-{topic}")
+    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"pub-{uuid.uuid4().hex[:8]}")
     try:
         assert subscribed.wait(TIMEOUT_S)
         publisher.connect(address.host, address.port)
         publisher.loop_start()
-        for info in [publisher.publish(topic, payload, qos=1) for payload in expected]:
-            info.wait_for_publish(TIMEOUT_S)
-        assert finished.wait(TIMEOUT_S), f"{len(got)} of {len(expected)} arrived"
+        yield publisher
     finally:
-        publisher.disconnect()
-        publisher.loop_stop()
-        subscriber.disconnect()
-        subscriber.loop_stop()
-    assert got == expected
+        _stop(publisher)
+        _stop(subscriber)
 
 
 def _persistent_subscriber(
@@ -147,7 +156,7 @@ def test_direct_delivery_gives_topic_qos_and_packet_id_as_sent(private_mqtt_url:
     address = parse_mqtt_url(private_mqtt_url)
     topic = f"тест/{uuid.uuid4().hex[:8]}/телеметрия"
     got: list[tuple[bytes, bytes, int, int]] = []
-    subscribed, finished = threading.Event(), threading.Event()
+    finished = threading.Event()
     subscriber = BufferedClient(
         CallbackAPIVersion.VERSION2, client_id=f"sub-{uuid.uuid4().hex[:8]}", manual_ack=True
     )
@@ -159,21 +168,10 @@ def test_direct_delivery_gives_topic_qos_and_packet_id_as_sent(private_mqtt_url:
             finished.set()
 
     subscriber.on_publish_received = received
-    subscriber.on_subscribe = lambda *_: subscribed.set()
-    subscriber.on_connect = lambda client, *_: client.subscribe(topic, 1)
-    subscriber.connect(address.host, address.port)
-    subscriber.loop_start()
-    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"pub-{uuid.uuid4().hex[:8]}")
-    try:
-        assert subscribed.wait(TIMEOUT_S)
-        publisher.connect(address.host, address.port)
-        publisher.loop_start()
+    with _subscribed(address, topic, subscriber) as publisher:
         for payload, qos in [(b"zero", 0), (b"one", 1), (b"", 1)]:
             publisher.publish(topic, payload, qos=qos).wait_for_publish(TIMEOUT_S)
         assert finished.wait(TIMEOUT_S), got
-    finally:
-        _stop(publisher)
-        _stop(subscriber)
     raw = topic.encode()
     assert [(t, p, q) for t, p, _, q in got] == [(raw, b"zero", 0), (raw, b"one", 1), (raw, b"", 1)]
     assert got[0][2] == 0

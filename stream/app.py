@@ -51,6 +51,8 @@ def create_app(settings: Settings) -> faust.App:
         topic_allow_declare=False,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=COMMIT_INTERVAL_S,
+        stream_buffer_maxsize=settings.stream_buffer_size,
+        consumer_max_fetch_size=settings.stream_partition_fetch_bytes,
         # Tansu (and small dev clusters) otherwise hold the first group join ~30 s.
         broker_rebalance_timeout=settings.kafka_rebalance_timeout_s,
         broker_session_timeout=settings.kafka_session_timeout_s,

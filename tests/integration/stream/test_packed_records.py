@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import cast
 
 import orjson
 import psycopg
@@ -218,3 +219,63 @@ def test_packed_positions_store_every_fix_and_each_vehicle_s_last_position(
     assert last == [(f"trk-{v}", 55.0 + 19 / 1000) for v in sorted(VANS)]
     daily = _rows(database_url, "SELECT sum(fix_count) FROM telemetry.vehicle_daily")
     assert daily == [(100,)]
+
+
+def _register_vans(database_url: str, vans: Sequence[str]) -> None:
+    with psycopg.connect(database_url) as conn:
+        upsert_vehicles(conn, vehicles=[VehicleIn(v) for v in vans])
+        upsert_devices(conn, devices=[DeviceIn(f"trk-{v}", "tracker", vehicle_id=v) for v in vans])
+
+
+def _winding_route(vans: Sequence[str], per_van: int) -> list[Position]:
+    """Fixes zigzagging east and north, so the odometer depends on the fixes' order."""
+    return [
+        Position(f"trk-{van}", T0_US + n * MINUTE_US, 55.0 + n / 1000, 37.0 + (n % 3) / 500, 30.0)
+        for n in range(per_van)
+        for van in vans
+    ]
+
+
+async def _persist_positions(
+    database_url: str, values: list[bytes], *, lanes: int, min_rows_per_lane: int
+) -> None:
+    pool = create_pool(database_url, max_size=8, name="test", configure=prepare_connection)
+    extensions = batch_extensions(Settings(database_url=database_url))
+    writer = TelemetryWriter(pool, extensions, lanes=lanes, min_rows_per_lane=min_rows_per_lane)
+    handler = PersistHandler(writer, Stream(database_url)._send)
+    try:
+        await handler.handle_positions(values)
+    finally:
+        await pool.close()
+
+
+def test_steps_written_through_lanes_move_meters_as_one_step_does(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    laned, whole = [f"laned-{n}" for n in range(6)], [f"whole-{n}" for n in range(6)]
+    _register_vans(database_url, laned + whole)
+
+    def values(vans: list[str]) -> list[bytes]:
+        records = _winding_route(vans, per_van=40)
+        return [p.value() for p in pack_records(records, _one_partition, max_bytes=1_500)]
+
+    # Many small steps in three lanes, two steps in flight (the order in which lanes start
+    # is pinned by tests/unit/telemetry/test_lane_chains.py).
+    monkeypatch.setattr(handlers, "ROWS_PER_STEP", 9)
+    asyncio.run(_persist_positions(database_url, values(laned), lanes=3, min_rows_per_lane=1))
+    monkeypatch.setattr(handlers, "ROWS_PER_STEP", 100_000)
+    asyncio.run(_persist_positions(database_url, values(whole), lanes=1, min_rows_per_lane=1))
+
+    meters = cast(
+        list[tuple[str, str, float]],
+        _rows(
+            database_url,
+            "SELECT subject_id, meter, round(value::numeric, 9)::float8 FROM telemetry.meters "
+            "ORDER BY meter, subject_id",
+        ),
+    )
+    of_laned = [(s.replace("laned-", ""), m, v) for s, m, v in meters if s.startswith("laned")]
+    of_whole = [(s.replace("whole-", ""), m, v) for s, m, v in meters if s.startswith("whole")]
+    assert of_laned == of_whole and len(of_laned) >= 6
+    assert all(v > 0 for _, m, v in of_laned if m == "odometer_km")
+    assert _rows(database_url, "SELECT count(*) FROM telemetry.positions") == [(2 * 6 * 40,)]

@@ -16,7 +16,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from itertools import compress
+from operator import attrgetter
+from typing import NamedTuple, TypeVar
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
@@ -38,6 +40,9 @@ log = logging.getLogger(__name__)
 
 SendEvents = Callable[[Sequence[AnomalyDetected]], Awaitable[None]]
 T = TypeVar("T")
+_METRICS = attrgetter("metrics")
+_DEVICE_ID = attrgetter("device_id")
+_EQUIPMENT_ID = attrgetter("equipment_id")
 RETRY_FIRST_DELAY_S = 0.5
 RETRY_MAX_DELAY_S = 15.0
 # Readings decoded and scored at a time: a batch of packed values can hold hundreds of
@@ -88,7 +93,7 @@ class AnomalyHandler:
         """
         found: list[Finding] = []
         for step in in_steps(values, readings_in, max_records=READINGS_PER_STEP):
-            found += await self._handle([r for r in step.records if r.metrics])
+            found += await self._handle(_with_metrics(step.records))
             await asyncio.sleep(0)  # let the rest of the worker run between steps
         return found
 
@@ -97,9 +102,9 @@ class AnomalyHandler:
             return []
         async with self._lock:
             now_s = self._clock()
-            pairs = await self._resolve(readings, now_s)
-            found = self._detectors.update([(i.equipment_id, r) for i, r in pairs], now_s=now_s)
-            found += self._scorer.update(pairs)
+            step = await self._resolve(readings, now_s)
+            found = self._detectors.update(step.unit_ids, step.readings, now_s=now_s)
+            found += self._scorer.update(step.units, step.readings)
             if found:
                 await self._deliver(found)
         return found
@@ -138,23 +143,21 @@ class AnomalyHandler:
             async with self._lock:
                 self._scorer.install(name, model)
 
-    async def _resolve(
-        self, readings: list[Reading], now_s: float
-    ) -> list[tuple[UnitInfo, Reading]]:
-        missing = self._units.missing([r.device_id for r in readings], now_s=now_s)
+    async def _resolve(self, readings: list[Reading], now_s: float) -> OfEquipment:
+        device_ids = list(map(_DEVICE_ID, readings))
+        missing = self._units.missing(device_ids, now_s=now_s)
         if missing:
             found = await self._until_done(lambda conn: repository.units_of(conn, missing))
             self._units.learn(missing, found, now_s=now_s)
-        pairs = [(info, r) for r in readings if (info := self._units.get(r.device_id))]
+        step = _of_equipment(self._units.units_of(device_ids), readings)
         self.counters.readings += len(readings)
-        self.counters.not_equipment += len(readings) - len(pairs)
-        unit_ids = [info.equipment_id for info, _ in pairs]
-        stale = self._detectors.stale(unit_ids, now_s=now_s, after_s=self._stale_after_s)
+        self.counters.not_equipment += len(readings) - len(step.readings)
+        stale = self._detectors.stale(step.unit_ids, now_s=now_s, after_s=self._stale_after_s)
         if stale:
             saved, states = await self._until_done(lambda conn: _load(conn, stale))
             self.counters.restored += self._detectors.restore(list(saved.values()))
             self._scorer.restore(states)
-        return pairs
+        return step
 
     async def _deliver(self, found: list[Finding]) -> None:
         opened = [f for f in found if f.opened]
@@ -179,6 +182,32 @@ class AnomalyHandler:
                 log.warning("database unavailable (%s); retrying in %.1f s", exc, delay_s)
                 await asyncio.sleep(delay_s)
                 delay_s = min(delay_s * 2, RETRY_MAX_DELAY_S)
+
+
+class OfEquipment(NamedTuple):
+    """The readings of a step that come from equipment, with their units, index for index."""
+
+    units: list[UnitInfo]
+    unit_ids: list[str]
+    readings: list[Reading]
+
+
+# The helpers below run per reading of a step (tens of thousands): map, filter and compress
+# do the work in C instead of a Python loop or comprehension.
+
+
+def _with_metrics(readings: list[Reading]) -> list[Reading]:
+    """The readings that carry metrics (an empty dict is falsy: nothing to score)."""
+    return list(compress(readings, map(_METRICS, readings)))
+
+
+def _of_equipment(units: list[UnitInfo | None], readings: list[Reading]) -> OfEquipment:
+    """The readings whose device reports for a unit (None: it is not equipment)."""
+    # A UnitInfo is a non-empty tuple, always truthy: filtering on truth drops just the None.
+    known = list(filter(None, units))
+    if len(known) < len(units):
+        readings = list(compress(readings, units))
+    return OfEquipment(known, list(map(_EQUIPMENT_ID, known)), readings)
 
 
 async def _save(

@@ -11,9 +11,9 @@ units updated since the last checkpoint are saved, never going backwards in time
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from itertools import chain
-from operator import attrgetter, itemgetter
+from collections.abc import Iterable, Sequence
+from itertools import chain, compress, repeat
+from operator import attrgetter, is_not, itemgetter
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,9 @@ NAN = float("nan")
 NEVER_US = -1
 _TS_US = attrgetter("ts_us")
 _METRICS = attrgetter("metrics")
+_RUNNING = attrgetter("running")
+# Per metric set: the unit ids and the readings of those units, index for index.
+Groups = dict[MetricSet, tuple[list[str], list[Reading]]]
 
 
 class DetectorSet:
@@ -66,24 +69,18 @@ class DetectorSet:
                 self._place(c.unit_id, names)
         return len(usable)
 
-    def update(self, readings: Sequence[tuple[str, Reading]], *, now_s: float) -> list[Finding]:
-        """Score and learn (unit id, reading) pairs; the anomalies opened and cleared."""
-        # This loop runs for every reading: plain lookups, a set comparison in C.
-        groups: dict[MetricSet, tuple[list[str], list[Reading]]] = {}
-        set_of, names_of = self._set_of, self._names_of
-        for unit_id, reading in readings:
-            names = set_of.get(unit_id)
-            if names is None or not reading.metrics.keys() <= names_of[unit_id]:
-                names = self._grow(unit_id, reading)
-            group = groups.get(names)
-            if group is None:
-                group = groups[names] = ([], [])
-            group[0].append(unit_id)
-            group[1].append(reading)
+    def update(
+        self, unit_ids: Sequence[str], readings: Sequence[Reading], *, now_s: float
+    ) -> list[Finding]:
+        """Score and learn readings, each of the unit at its index in unit_ids; the anomalies
+        opened and cleared."""
+        groups = self._known_groups(unit_ids, readings)
+        if groups is None:
+            groups = self._grown_groups(unit_ids, readings)
         found: list[Finding] = []
-        for names, (unit_ids, of_set) in groups.items():
-            found += self._update_set(names, unit_ids, of_set, now_s)
-        return sorted(found, key=lambda f: f.ts_us)
+        for names, (ids, group) in groups.items():
+            found += self._update_set(names, ids, group, now_s)
+        return sorted(found, key=_TS_US)
 
     def checkpoints(self) -> list[Checkpoint]:
         """The state of every unit updated since the last call."""
@@ -102,6 +99,41 @@ class DetectorSet:
     @property
     def units(self) -> int:
         return len(self._set_of)
+
+    def _known_groups(self, unit_ids: Sequence[str], readings: Sequence[Reading]) -> Groups | None:
+        """The readings by metric set if every unit is known and no reading has a metric new
+        to its unit (the usual step); None otherwise."""
+        # Per reading only C-level calls (dict.fromkeys, map, compress, set.update); Python
+        # loops run per metric set. A step holds tens of thousands of readings.
+        set_of = self._set_of
+        units = dict.fromkeys(unit_ids)
+        if not set_of.keys() >= units.keys():
+            return None  # a unit seen for the first time
+        # The sets in order of first appearance (that of their first unit's first reading).
+        distinct = dict.fromkeys(map(set_of.__getitem__, units))
+        if len(distinct) == 1:
+            groups = {next(iter(distinct)): (list(unit_ids), list(readings))}
+        else:
+            groups = _by_set(distinct, list(map(set_of.__getitem__, unit_ids)), unit_ids, readings)
+        for names, (_, group) in groups.items():
+            if not _reported(group).issubset(names):
+                return None  # a unit reporting a metric new to it
+        return groups
+
+    def _grown_groups(self, unit_ids: Sequence[str], readings: Sequence[Reading]) -> Groups:
+        """The readings by metric set, units placed (or moved to a larger set) as they come."""
+        groups: Groups = {}
+        set_of, names_of = self._set_of, self._names_of
+        for unit_id, reading in zip(unit_ids, readings, strict=True):
+            names = set_of.get(unit_id)
+            if names is None or not reading.metrics.keys() <= names_of[unit_id]:
+                names = self._grow(unit_id, reading)
+            group = groups.get(names)
+            if group is None:
+                group = groups[names] = ([], [])
+            group[0].append(unit_id)
+            group[1].append(reading)
+        return groups
 
     def _grow(self, unit_id: str, reading: Reading) -> MetricSet:
         """The set of a unit seen for the first time, or reporting a metric new to it."""
@@ -129,7 +161,10 @@ class DetectorSet:
             detector = self._detectors[names] = OnlineDetector(names, self._config)
         count = len(group)
         ts_us = np.fromiter(map(_TS_US, group), dtype=np.int64, count=count)
-        running = np.fromiter((r.running is not False for r in group), dtype=np.bool_, count=count)
+        # running is not False (None counts as running), mapped in C rather than a generator.
+        running = np.fromiter(
+            map(is_not, map(_RUNNING, group), repeat(False)), dtype=np.bool_, count=count
+        )
         events = detector.update_batch(unit_ids, ts_us, _values(group, names), running)
         self._touched_s.update(dict.fromkeys(unit_ids, now_s))
         self._dirty.update(unit_ids)
@@ -154,6 +189,28 @@ class DetectorSet:
         # The running settings win over those saved: an operator's change takes effect.
         data["config"] = self._config.to_dict()
         self._detectors[names] = OnlineDetector.from_dict(data)
+
+
+def _by_set(
+    names_in_order: Iterable[MetricSet],
+    sets: list[MetricSet],
+    unit_ids: Sequence[str],
+    readings: Sequence[Reading],
+) -> Groups:
+    """The unit ids and readings (each in order) of every metric set; sets[i] is that of
+    unit_ids[i]."""
+    groups: Groups = {}
+    for names in names_in_order:
+        mine = list(map(names.__eq__, sets))
+        groups[names] = (list(compress(unit_ids, mine)), list(compress(readings, mine)))
+    return groups
+
+
+def _reported(readings: list[Reading]) -> set[str]:
+    """Every metric name in the readings (set.update takes each dict's keys in C)."""
+    names: set[str] = set()
+    names.update(*map(_METRICS, readings))
+    return names
 
 
 def _values(readings: list[Reading], names: MetricSet) -> npt.NDArray[np.float64]:

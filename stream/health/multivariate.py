@@ -17,6 +17,7 @@ import logging
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import numpy as np
 
@@ -38,6 +39,7 @@ CLEAR_WINDOWS = 3
 MEDIUM_EXCESS = 0.5
 HIGH_EXCESS = 2.0
 NEVER_US = -1
+_MODEL = attrgetter("model")
 
 
 @dataclass
@@ -150,13 +152,23 @@ class ModelScorer:
         state = self._states.get(equipment_id)
         return None if state is None else state.opened_us
 
-    def update(self, readings: Sequence[tuple[UnitInfo, Reading]]) -> list[Finding]:
-        """Buffer the readings; score the windows that are due; anomalies opened or cleared."""
-        for info, _ in readings:
-            if info.model is not None and info.model not in self._versions:
-                self._versions.setdefault(info.model, None)  # picked up by the next refresh
+    def update(self, units: Sequence[UnitInfo], readings: Sequence[Reading]) -> list[Finding]:
+        """Buffer the readings, each of the unit at its index in units; score the windows that
+        are due; anomalies opened or cleared."""
+        # The equipment models of the step, in order of first appearance: dict.fromkeys over
+        # a map runs in C per reading, the loops below per model.
+        models = dict.fromkeys(map(_MODEL, units))
+        for name in models:
+            if name is not None and name not in self._versions:
+                self._versions[name] = None  # picked up by the next refresh
+        if not any((name or "") in self._models for name in models):
+            return []  # the usual step: no unit in it has a promoted model loaded
+        return self._buffer(units, readings)
+
+    def _buffer(self, units: Sequence[UnitInfo], readings: Sequence[Reading]) -> list[Finding]:
+        """Append readings to their unit's window, reading by reading; score those due."""
         due: dict[str, list[tuple[str, _Window]]] = {}
-        for info, reading in readings:
+        for info, reading in zip(units, readings, strict=True):
             model = self._models.get(info.model or "")
             if model is None or not reading.metrics:
                 continue

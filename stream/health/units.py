@@ -12,19 +12,22 @@ class UnitDirectory:
 
     def __init__(self, ttl_s: float) -> None:
         self._ttl_s = ttl_s
-        self._known: dict[str, tuple[float, UnitInfo | None]] = {}
+        self._expires_s: dict[str, float] = {}
+        self._unit_of: dict[str, UnitInfo | None] = {}
 
     def missing(self, device_ids: Sequence[str], *, now_s: float) -> list[str]:
         """Devices never looked up, or looked up longer than the TTL ago."""
-        known = self._known
-        return [d for d in dict.fromkeys(device_ids) if d not in known or known[d][0] <= now_s]
+        expires_s = self._expires_s
+        return [d for d in dict.fromkeys(device_ids) if d not in expires_s or expires_s[d] <= now_s]
 
     def learn(self, asked: Sequence[str], found: dict[str, UnitInfo], *, now_s: float) -> None:
         """Remember the answers; devices not found are remembered as not equipment."""
-        expires = now_s + self._ttl_s
+        expires_s = now_s + self._ttl_s
         for device_id in asked:
-            self._known[device_id] = (expires, found.get(device_id))
+            self._expires_s[device_id] = expires_s
+            self._unit_of[device_id] = found.get(device_id)
 
-    def get(self, device_id: str) -> UnitInfo | None:
-        entry = self._known.get(device_id)
-        return None if entry is None else entry[1]
+    def units_of(self, device_ids: Sequence[str]) -> list[UnitInfo | None]:
+        """The unit of each device, in the same order (None: not equipment, or never learnt)."""
+        # One dict lookup per reading, mapped in C: a step holds tens of thousands.
+        return list(map(self._unit_of.get, device_ids))

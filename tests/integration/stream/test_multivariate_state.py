@@ -207,7 +207,7 @@ async def _started(pool: AsyncConnectionPool, data_dir: Path, start: int) -> Ano
 
 
 async def _feed(handler: AnomalyHandler, values: np.ndarray, start: int) -> list[Finding]:
-    batch = [encode(reading) for _, reading in readings(values, start)]
+    batch = [encode(reading) for reading in readings(values, start)]
     found: list[Finding] = []
     for begin in range(0, len(batch), 20):
         found += await handler.handle(batch[begin : begin + 20])

@@ -60,17 +60,14 @@ def model_store(root: Path) -> ModelStore:
     return store
 
 
-def readings(values: np.ndarray, start: int) -> list[tuple[UnitInfo, Reading]]:
-    """One reading per row, a minute apart from sample `start` on."""
+def readings(values: np.ndarray, start: int) -> list[Reading]:
+    """One reading of UNIT per row, a minute apart from sample `start` on."""
     return [
-        (
-            UNIT,
-            Reading(
-                "dev-1",
-                T0_US + (start + i) * STEP_US,
-                running=True,
-                metrics={"current_a": float(row[0]), "temperature_c": float(row[1])},
-            ),
+        Reading(
+            "dev-1",
+            T0_US + (start + i) * STEP_US,
+            running=True,
+            metrics={"current_a": float(row[0]), "temperature_c": float(row[1])},
         )
         for i, row in enumerate(values)
     ]
@@ -81,14 +78,15 @@ def run(scorer: ModelScorer, values: np.ndarray, start: int) -> list[Finding]:
     found: list[Finding] = []
     batch = readings(values, start)
     for begin in range(0, len(batch), 20):
-        found += scorer.update(batch[begin : begin + 20])
+        chunk = batch[begin : begin + 20]
+        found += scorer.update([UNIT] * len(chunk), chunk)
     return found
 
 
 def scorer_of(store: ModelStore) -> ModelScorer:
     """A scorer that has seen MODEL and installed its promoted model (a worker's start)."""
     scorer = ModelScorer(store)
-    scorer.update(readings(normal(1, seed=9), 0))  # the equipment model is now known
+    scorer.update([UNIT], readings(normal(1, seed=9), 0))  # the equipment model is now known
     for name in scorer.stale_models(scorer.known_models()):
         scorer.install(name, scorer.load(name))
     return scorer

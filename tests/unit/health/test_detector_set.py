@@ -36,10 +36,16 @@ def _readings(unit: str, start: int, count: int, *, jump: float = 0.0) -> list[t
     ]
 
 
+def _update(
+    detectors: DetectorSet, pairs: list[tuple[str, Reading]], *, now_s: float
+) -> list[Finding]:
+    return detectors.update([u for u, _ in pairs], [r for _, r in pairs], now_s=now_s)
+
+
 def _feed(detectors: DetectorSet, readings: list[tuple[str, Reading]]) -> list[Finding]:
     found: list[Finding] = []
     for start in range(0, len(readings), 7):
-        found += detectors.update(readings[start : start + 7], now_s=0.0)
+        found += _update(detectors, readings[start : start + 7], now_s=0.0)
     return found
 
 
@@ -102,7 +108,7 @@ def test_a_checkpoint_older_than_what_the_worker_holds_is_not_taken() -> None:
 
 def test_units_are_stale_when_never_seen_or_untouched_for_a_while() -> None:
     detectors = DetectorSet(CONFIG)
-    detectors.update(_readings("eq-1", 0, 1), now_s=100.0)
+    _update(detectors, _readings("eq-1", 0, 1), now_s=100.0)
 
     assert detectors.stale(["eq-1", "eq-2"], now_s=150.0, after_s=60.0) == ["eq-2"]
     assert detectors.stale(["eq-1"], now_s=161.0, after_s=60.0) == ["eq-1"]
@@ -113,7 +119,7 @@ def test_a_unit_reporting_a_new_metric_moves_to_the_larger_metric_set() -> None:
     _feed(detectors, _readings("eq-1", 0, 5))
     extra = Reading("dev-eq-1", T0_US + 10 * STEP_US, metrics={"pressure_bar": 4.0})
 
-    detectors.update([("eq-1", extra)], now_s=0.0)
+    detectors.update(["eq-1"], [extra], now_s=0.0)
 
     (checkpoint,) = detectors.checkpoints()
     assert checkpoint.metric_set == ("current_a", "pressure_bar", "temperature_c")

@@ -4,9 +4,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
+from devices.records import Reading
 from predictive.store import ModelStore
 from predictive.training.artefacts import multivariate_name
-from tests.unit.health.factories import MODEL, broken, model_store, normal, run, scorer_of
+from stream.health.findings import Finding
+from stream.health.multivariate import ModelScorer
+from stream.health.repository import UnitInfo
+from tests.unit.health.factories import (
+    MODEL,
+    UNIT,
+    broken,
+    model_store,
+    normal,
+    readings,
+    run,
+    scorer_of,
+)
+
+# Units whose models have no promoted model: their readings are buffered by no one.
+UNMODELLED = (UnitInfo("eq-8", None), UnitInfo("eq-9", "Fan Y"))
 
 
 def test_a_combination_no_single_metric_shows_opens_then_clears(tmp_path: Path) -> None:
@@ -77,3 +95,54 @@ def test_checkpoints_hold_changed_units_once_and_older_states_are_not_restored(
     assert newer.last_ts_us > saved.last_ts_us
     assert scorer.restore([saved]) == 0
     assert scorer.restore([newer]) == 0  # the same moment: nothing newer to take
+
+
+def test_the_models_of_a_step_are_noted_for_the_next_refresh_though_none_is_loaded(
+    tmp_path: Path,
+) -> None:
+    scorer = ModelScorer(ModelStore(tmp_path))
+    units = [UnitInfo("eq-2", "Fan Y"), UnitInfo("eq-3", None), UNIT, UnitInfo("eq-4", "Fan Y")]
+
+    found = scorer.update(units, readings(normal(4, seed=1), 0))
+
+    assert found == []
+    assert scorer.known_models() == ["Fan Y", MODEL]
+
+
+def _among_others(values: np.ndarray, start: int) -> list[tuple[list[UnitInfo], list[Reading]]]:
+    """UNIT's readings in steps of 20, each after readings of units without a model, and
+    every seventh sent twice (a replay)."""
+    steps = []
+    mine = readings(values, start)
+    for begin in range(0, len(mine), 20):
+        units: list[UnitInfo] = []
+        batch: list[Reading] = []
+        for n, reading in enumerate(mine[begin : begin + 20]):
+            for other in UNMODELLED:
+                units.append(other)
+                batch.append(
+                    Reading(f"dev-{other.equipment_id}", reading.ts_us, metrics={"x": float(n)})
+                )
+            copies = 2 if n % 7 == 0 else 1
+            units += [UNIT] * copies
+            batch += [reading] * copies
+        steps.append((units, batch))
+    return steps
+
+
+def test_a_unit_with_a_model_is_scored_alike_among_units_without_one(tmp_path: Path) -> None:
+    store = model_store(tmp_path)
+    alone, mixed = scorer_of(store), scorer_of(store)
+    parts = [(normal(200, seed=2), 1), (broken(60, seed=3), 201), (normal(200, seed=4), 261)]
+
+    expected: list[Finding] = []
+    found: list[Finding] = []
+    for values, start in parts:
+        for units, batch in _among_others(values, start):
+            mine = [r for u, r in zip(units, batch, strict=True) if u == UNIT]
+            expected += alone.update([UNIT] * len(mine), mine)
+            found += mixed.update(units, batch)
+
+    assert found == expected
+    assert [f.opened for f in found] == [True, False]
+    assert mixed.checkpoints() == alone.checkpoints() != []

@@ -90,7 +90,7 @@ def metric_value(value: Any, prefix: str, name: str) -> float:
 
 def _metrics(data: Obj) -> dict[str, float]:
     check_count(len(data), "metrics")
-    if _all_known_and_finite(data):
+    if all_known_and_finite(data):
         return dict(data)
     return {
         metric_name(name, "metrics."): metric_value(value, "metrics.", name)
@@ -98,7 +98,7 @@ def _metrics(data: Obj) -> dict[str, float]:
     }
 
 
-def _all_known_and_finite(data: Obj) -> bool:
+def all_known_and_finite(data: Obj) -> bool:
     """The usual metrics object, checked by a few C calls instead of two per metric: every
     name valid before, every value a float, and their exact sum finite, which it is only
     if each of them is (an infinity or a NaN makes it one too; so does an overflow of the

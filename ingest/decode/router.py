@@ -7,6 +7,7 @@ from typing import Final
 
 from ingest.decode import native, owntracks, thingsboard
 from ingest.decode.fields import NAME_RE, TimeWindow, device_id
+from ingest.decode.native_fast import native_readings
 from ingest.decode.payload import decode_items, parse_json, too_large
 from ingest.decode.result import DEFAULT_LIMITS, Decoded, DecodeLimits, Invalid, rejected
 from kernel.dlq import RejectReason
@@ -18,22 +19,37 @@ GATEWAY_TOPIC: Final = "v1/gateway/telemetry"
 
 
 def decode_mqtt(
-    topic: str, payload: bytes, *, received_us: int, limits: DecodeLimits = DEFAULT_LIMITS
+    topic: str,
+    payload: bytes,
+    *,
+    received_us: int,
+    limits: DecodeLimits = DEFAULT_LIMITS,
+    usual_first: bool = True,
 ) -> Decoded:
     """Records and rejections for one MQTT message (see the module docstring of each format).
 
     Every message yields at least one record or rejection, except OwnTracks messages of a
     type other than `location` (transitions, waypoints, lwt, ...), which yield neither.
+    usual_first tries ingest.decode.native_fast before the general path (which gives the
+    same records for what it accepts; tests compare the two).
     """
     rejection = too_large(len(payload), limits)
     if rejection is not None:
         return rejection
     try:
         route, device = route_of(topic)
+    except Invalid as exc:
+        return rejected(exc.reason, exc.detail)
+    window = TimeWindow.of(received_us, limits)
+    if usual_first and route is _telemetry:
+        usual = native_readings(payload, device, window)
+        if usual is not None:
+            return usual
+    try:
         data = parse_json(payload)
     except Invalid as exc:
         return rejected(exc.reason, exc.detail)
-    return route(data, device, TimeWindow.of(received_us, limits))
+    return route(data, device, window)
 
 
 def route_of(topic: str) -> tuple[Route, str]:

@@ -3,11 +3,10 @@ and waiting out database outages rather than dropping or skipping anything.
 
 A batch is split by device into lanes written concurrently, one transaction each, so that
 PostgreSQL stores one lane while this process prepares the next: written one after the
-other, each waited for the other about half the time. The steps of a large batch go through
-the same lanes back to back (stream.lanes). A device's rows stay in one lane, so its order is
-kept and no two lanes touch its raw rows, latest state or rollups. Meters
+other, each waited for the other about half the time. A device's rows stay in one lane, so
+its order is kept and no two lanes touch its raw rows, latest state or rollups. Meters
 belong to the equipment or vehicle, which may have devices in two lanes: those lanes lock
-the meter rows in key order, so one waits for the other and neither deadlocks. A step
+the meter rows in key order, so one waits for the other and neither deadlocks. The batch
 counts as written only when every lane is.
 """
 
@@ -16,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
-from functools import partial
-from typing import Protocol
+from typing import Generic, Protocol
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
@@ -26,9 +25,7 @@ from psycopg_pool import AsyncConnectionPool
 from devices.records import Position, Reading
 from kernel.db import ensure_open
 from stream import repository
-from stream.lanes import LaneChains
 from stream.repository import RowT
-from stream.results import RejectedRow, WriteResult
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +52,18 @@ class BatchExtension(Protocol):
         """Called with the positions the batch inserted."""
 
 
+@dataclass(frozen=True, slots=True)
+class RejectedRow(Generic[RowT]):
+    row: RowT
+    detail: str
+
+
+@dataclass
+class WriteResult(Generic[RowT]):
+    stored: int = 0
+    rejected: list[RejectedRow[RowT]] = field(default_factory=list)
+
+
 class TelemetryWriter:
     """Writes readings and positions; one instance per process, sharing a pool."""
 
@@ -75,23 +84,23 @@ class TelemetryWriter:
         self._min_rows_per_lane = min_rows_per_lane
 
     async def write_readings(self, rows: Sequence[Reading]) -> WriteResult[Reading]:
-        return await self.readings_chains().submit(rows)
+        return await self._write_in_lanes(rows, self._insert_readings)
 
     async def write_positions(self, rows: Sequence[Position]) -> WriteResult[Position]:
-        return await self.positions_chains().submit(rows)
+        return await self._write_in_lanes(rows, self._insert_positions)
 
-    def readings_chains(self) -> LaneChains[Reading]:
-        """Lanes for the steps of one batch of readings, submitted in order."""
-        return self._chains(self._insert_readings)
-
-    def positions_chains(self) -> LaneChains[Position]:
-        """Lanes for the steps of one batch of positions, submitted in order."""
-        return self._chains(self._insert_positions)
-
-    def _chains(self, insert: InsertFn[RowT]) -> LaneChains[RowT]:
-        return LaneChains(
-            partial(self._write_until_done, insert=insert), self._lanes, self._min_rows_per_lane
-        )
+    async def _write_in_lanes(
+        self, rows: Sequence[RowT], insert: InsertFn[RowT]
+    ) -> WriteResult[RowT]:
+        lanes = by_device(rows, self._lanes, self._min_rows_per_lane)
+        if len(lanes) == 1:
+            return await self._write_until_done(lanes[0], insert)
+        results = await asyncio.gather(*(self._write_until_done(lane, insert) for lane in lanes))
+        merged: WriteResult[RowT] = WriteResult()
+        for result in results:
+            merged.stored += result.stored
+            merged.rejected += result.rejected
+        return merged
 
     async def _insert_readings(
         self, conn: psycopg.AsyncConnection, rows: Sequence[Reading]
@@ -139,6 +148,19 @@ class TelemetryWriter:
             await repository.ensure_partitions(conn, days)
             await conn.commit()
             self._known_days |= days
+
+
+def by_device(rows: Sequence[RowT], lanes: int, min_rows_per_lane: int) -> list[Sequence[RowT]]:
+    """The rows in at most `lanes` non-empty groups, every device's rows in one, in order.
+
+    A small batch stays whole: a lane of a few rows costs more round trips than it saves.
+    """
+    if lanes == 1 or len(rows) < min_rows_per_lane * lanes:
+        return [rows]
+    groups: list[list[RowT]] = [[] for _ in range(lanes)]
+    for row in rows:
+        groups[hash(row.device_id) % lanes].append(row)
+    return [group for group in groups if group]
 
 
 async def _insert_isolating(

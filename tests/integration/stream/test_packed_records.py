@@ -259,8 +259,7 @@ def test_steps_written_through_lanes_move_meters_as_one_step_does(
         records = _winding_route(vans, per_van=40)
         return [p.value() for p in pack_records(records, _one_partition, max_bytes=1_500)]
 
-    # Many small steps in three lanes, two steps in flight (the order in which lanes start
-    # is pinned by tests/unit/telemetry/test_lane_chains.py).
+    # Many small steps, each written in three lanes.
     monkeypatch.setattr(handlers, "ROWS_PER_STEP", 9)
     asyncio.run(_persist_positions(database_url, values(laned), lanes=3, min_rows_per_lane=1))
     monkeypatch.setattr(handlers, "ROWS_PER_STEP", 100_000)

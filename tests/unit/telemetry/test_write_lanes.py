@@ -1,16 +1,9 @@
 """Splitting a batch into write lanes: a device's rows stay together and in order."""
 
-from collections.abc import Sequence
-
 import pytest
 
 from devices.records import Reading
-from stream.lanes import WHOLE, lane_parts
-from stream.persist import TelemetryWriter
-
-
-def by_device(rows: Sequence[Reading], lanes: int, min_rows: int) -> list[Sequence[Reading]]:
-    return [part for _, part in lane_parts(rows, lanes, min_rows)]
+from stream.persist import TelemetryWriter, by_device
 
 
 def _rows(devices: int, count: int) -> list[Reading]:
@@ -34,13 +27,6 @@ def test_a_small_batch_or_one_lane_keeps_the_batch_whole() -> None:
     rows = _rows(devices=25, count=100)
     assert by_device(rows, 2, 51) == [rows]
     assert by_device(rows, 1, 1) == [rows]
-
-
-def test_a_whole_step_is_marked_whole_and_an_empty_one_has_no_part() -> None:
-    rows = _rows(devices=25, count=100)
-    assert lane_parts(rows, 2, 51) == [(WHOLE, rows)]
-    assert lane_parts([], 3, 1) == []
-    assert {lane for lane, _ in lane_parts(rows, 3, 1)} <= {0, 1, 2}
 
 
 def test_one_device_makes_one_lane() -> None:

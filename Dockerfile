@@ -27,8 +27,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     TOIR_DATA_DIR=/var/lib/toir \
-    TOIR_ENV=production \
-    NUMBA_CACHE_DIR=/var/lib/toir/.numba-cache
+    TOIR_ENV=production
 # A fixed uid/gid, so bind-mounted folders can be given to it (chown 10001).
 RUN groupadd --system --gid 10001 toir \
     && useradd --system --uid 10001 --gid toir --home-dir /var/lib/toir --shell /usr/sbin/nologin toir \

@@ -15,7 +15,8 @@ from predictive.online.events import (
     Transition,
     severity_of,
 )
-from predictive.online.kernel import BatchScores, Settings, score_batch
+from predictive.online.hysteresis import Thresholds, Transitions, step_hysteresis
+from predictive.online.scoring import StepScores, score_step
 from predictive.online.state import IS_OPEN, LAST_TS_US, NO_TIME_US, DetectorState
 
 # 2: the scale is a spread (a standard deviation), no longer a median absolute deviation.
@@ -37,7 +38,7 @@ class OnlineDetector:
             raise ValueError("the detector needs at least one metric")
         self.metric_names = tuple(metric_names)
         self.config = config or DetectorConfig()
-        self._settings = Settings.of(self.config, self.config.hysteresis())
+        self._limits = Thresholds.of(self.config.hysteresis())
         self._state = state or DetectorState(
             regimes=self.config.regimes, metrics=len(self.metric_names), kinds=len(KINDS)
         )
@@ -61,9 +62,13 @@ class OnlineDetector:
         flags = np.ones(count, np.bool_) if running is None else np.asarray(running, np.bool_)
         mode = np.where(flags.reshape(count), 0, 1).astype(np.int64)
         rows = self._state.rows_of(list(unit_ids))
-        scores = score_batch(self._state, rows, times, mode, values, self._settings)
-        moved = np.flatnonzero((scores.opened | scores.cleared).any(axis=1))
-        return [event for i in moved for event in self._events(int(i), rows, times, scores)]
+        found: list[tuple[int, AnomalyEvent]] = []
+        for step in _steps(rows):
+            fresh = step[times[step] > self._state.unit[rows[step], LAST_TS_US]]
+            if len(fresh):
+                found += self._step(fresh, rows[fresh], times[fresh], values[fresh], mode[fresh])
+        found.sort(key=lambda item: item[0])
+        return [event for _, event in found]
 
     def open_kinds(self, unit_id: str) -> tuple[AnomalyKind, ...]:
         """The kinds of anomaly open on a unit now."""
@@ -102,36 +107,78 @@ class OnlineDetector:
         )
         return cls(names, config, state=state)
 
-    def _events(self, i: int, rows: Ints, ts_us: Ints, scores: BatchScores) -> list[AnomalyEvent]:
-        """The anomalies reading i opened or cleared, in kind order."""
-        found = []
-        for k in np.flatnonzero(scores.opened[i] | scores.cleared[i]):
-            opened = bool(scores.opened[i, k])
-            score = float(scores.per_kind[i, k] if opened else scores.peak[i, k])
-            found.append(
-                AnomalyEvent(
-                    unit_id=self._state.unit_ids[int(rows[i])],
-                    kind=KINDS[k],
-                    transition=Transition.OPENED if opened else Transition.CLEARED,
-                    ts_us=int(ts_us[i]),
-                    opened_us=int(scores.opened_us[i, k]),
-                    severity=severity_of(score, self.config.hysteresis()[k].open_at),
-                    score=score,
-                    contributors=self._contributors(scores, i, int(k)) if opened else (),
-                )
+    def _step(
+        self,
+        index: Ints,
+        rows: Ints,
+        ts_us: Ints,
+        values: npt.NDArray[np.float64],
+        mode: Ints,
+    ) -> list[tuple[int, AnomalyEvent]]:
+        scores = score_step(self._state, rows, ts_us, mode, values, self.config)
+        per_kind = np.column_stack(
+            (
+                np.abs(scores.spike_z).max(axis=1),
+                np.abs(scores.drift_z).max(axis=1),
+                scores.stuck_ratio.max(axis=1),
             )
+        )
+        moved = step_hysteresis(self._state, rows, ts_us, scores.regime, per_kind, self._limits)
+        if not (moved.opened.any() or moved.cleared.any()):
+            return []
+        return self._events(index, rows, ts_us, per_kind, scores, moved)
+
+    def _events(
+        self,
+        index: Ints,
+        rows: Ints,
+        ts_us: Ints,
+        per_kind: npt.NDArray[np.float64],
+        scores: StepScores,
+        moved: Transitions,
+    ) -> list[tuple[int, AnomalyEvent]]:
+        found = []
+        for i, k in zip(*np.nonzero(moved.opened | moved.cleared), strict=True):
+            opened = bool(moved.opened[i, k])
+            score = float(per_kind[i, k] if opened else moved.peak[i, k])
+            event = AnomalyEvent(
+                unit_id=self._state.unit_ids[int(rows[i])],
+                kind=KINDS[k],
+                transition=Transition.OPENED if opened else Transition.CLEARED,
+                ts_us=int(ts_us[i]),
+                opened_us=int(moved.opened_us[i, k]),
+                severity=severity_of(score, float(self._limits.open_at[k])),
+                score=score,
+                contributors=self._contributors(scores, int(i), int(k)) if opened else (),
+            )
+            found.append((int(index[i]), event))
         return found
 
-    def _contributors(self, scores: BatchScores, i: int, k: int) -> tuple[Contribution, ...]:
+    def _contributors(self, scores: StepScores, i: int, k: int) -> tuple[Contribution, ...]:
         spike_z = scores.spike_z[i]
-        hysteresis = self.config.hysteresis()[k]
         if KINDS[k] is AnomalyKind.STUCK:
-            stuck = scores.stuck_ratio[i] >= hysteresis.open_at
+            stuck = scores.stuck_ratio[i] >= self._limits.open_at[k]
             ranked = [m for m in np.argsort(-scores.stuck_ratio[i], kind="stable") if stuck[m]]
             z = spike_z
         else:
             z = scores.spike_z[i] if KINDS[k] is AnomalyKind.SPIKE else scores.drift_z[i]
-            notable = np.abs(z) >= hysteresis.clear_below
+            notable = np.abs(z) >= self._limits.clear_below[k]
             ranked = [m for m in np.argsort(-np.abs(z), kind="stable") if notable[m]]
         top = ranked[: self.config.max_contributors]
         return tuple(Contribution(self.metric_names[m], float(z[m])) for m in top)
+
+
+def _steps(rows: Ints) -> list[Ints]:
+    """Cut a batch into steps holding at most one reading per unit, keeping each unit's order."""
+    count = len(rows)
+    if count == 0:
+        return []
+    by_unit = np.argsort(rows, kind="stable")
+    sorted_rows = rows[by_unit]
+    starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
+    group_start = np.repeat(starts, np.diff(np.r_[starts, count]))
+    rank = np.empty(count, dtype=np.int64)
+    rank[by_unit] = np.arange(count) - group_start
+    order = np.argsort(rank, kind="stable")
+    bounds = np.searchsorted(rank[order], np.arange(int(rank.max()) + 2))
+    return [order[bounds[s] : bounds[s + 1]] for s in range(len(bounds) - 1)]

@@ -17,7 +17,6 @@ from kernel.dlq import DeadLetter
 from kernel.events import DomainEvent
 from kernel.group_consumer import GroupSettings
 from kernel.settings import Settings
-from predictive.online.kernel import compile_ahead
 from predictive.plans.due import check_due
 from predictive.settings import HealthSettings, load_health_settings
 from stream.health.anomalies import AnomalyHandler
@@ -49,7 +48,6 @@ def register(
         log.info("anomaly detection is off (TOIR_STREAM_ANOMALY_DETECTION=false)")
         return None
     handler = AnomalyHandler(pool, health, send)
-    compile_ahead(health.detector())
     consumer = _consumer_settings(settings, health)
 
     async def detect_anomalies() -> None:

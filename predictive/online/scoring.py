@@ -1,37 +1,24 @@
-"""The detector's arithmetic as it was first written and evaluated: vectorised over units.
+"""One vectorised step of the per-unit baselines: score readings, then learn from them.
 
-Every row of a step belongs to a different unit, so a step is a handful of numpy operations
-on (units, metrics) arrays, and a batch is cut into such steps. The compiled per-reading loop
-(predictive.online.kernel) must give exactly what this gives: the evaluation figures in the
-docs were measured with it.
+Every row of a step belongs to a different unit, so a whole step is a handful of numpy
+operations on (units, metrics) arrays; the detector cuts a batch into such steps.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
 import numpy.typing as npt
 
-from predictive.online.config import DetectorConfig, Hysteresis
-from predictive.online.kernel import (
-    EARLY_SAMPLES,
-    MEAN_ABS_TO_SIGMA,
-    BatchScores,
-    halflife_rate,
-)
+from predictive.online.config import DetectorConfig
 from predictive.online.state import (
-    CALM,
     DRIFT_VAR,
     HAS_PREV,
-    HITS,
-    IS_OPEN,
-    LAST_TS_US,
     MEAN,
     MODE,
-    OPEN_REGIME,
-    OPENED_US,
     RECENT,
     REFERENCE,
     SAME_RUN,
@@ -45,6 +32,12 @@ Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 
+# Before this many samples the spread is a plain mean of deviations, the recent level a plain
+# average, and nothing is clipped.
+EARLY_SAMPLES = 10
+# Mean absolute deviation to standard deviation, for normal noise: sqrt(pi / 2).
+MEAN_ABS_TO_SIGMA = math.sqrt(math.pi / 2.0)
+
 
 @dataclass(frozen=True, slots=True)
 class StepScores:
@@ -57,6 +50,11 @@ class StepScores:
     spike_z: Floats
     drift_z: Floats
     stuck_ratio: Floats
+
+
+def halflife_rate(halflife_samples: float) -> float:
+    """The EWMA weight of a new sample for a half-life counted in samples."""
+    return 1.0 - math.exp(-math.log(2.0) / halflife_samples)
 
 
 def score_step(
@@ -224,136 +222,3 @@ def _stuck_step(
     state.prev[rows] = np.where(present, values, prev)
     state.stuck[rows] = np.stack((has_prev | present, new_run), axis=-1)
     return new_run
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """The hysteresis of every kind as (kinds,) arrays, to step all kinds at once."""
-
-    open_at: Floats
-    clear_below: Floats
-    open_hits: Ints
-    window_mask: Ints
-    clear_samples: Ints
-
-    @classmethod
-    def of(cls, settings: tuple[Hysteresis, ...]) -> Thresholds:
-        """Thresholds from the per-kind settings."""
-        return cls(
-            open_at=np.array([s.open_at for s in settings], dtype=np.float64),
-            clear_below=np.array([s.clear_below for s in settings], dtype=np.float64),
-            open_hits=np.array([s.open_hits for s in settings], dtype=np.int64),
-            window_mask=np.array([(1 << s.window) - 1 for s in settings], dtype=np.int64),
-            clear_samples=np.array([s.clear_samples for s in settings], dtype=np.int64),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Transitions:
-    """Per row and kind: opened or cleared at this reading, the episode's peak and start."""
-
-    opened: Bools
-    cleared: Bools
-    peak: Floats
-    opened_us: Ints
-
-
-def step_hysteresis(
-    state: DetectorState,
-    rows: Ints,
-    ts_us: Ints,
-    regime: Ints,
-    scores: Floats,
-    limits: Thresholds,
-) -> Transitions:
-    """Advance every kind's open/clear state by one reading per unit."""
-    block = state.kinds[rows]
-    hits = ((block[..., HITS] << 1) | (scores >= limits.open_at)) & limits.window_mask
-    was_open = block[..., IS_OPEN] == 1
-    # A fault seen while running may be invisible while stopped (a worn bearing does not
-    # vibrate at rest): only readings scored against the baseline the anomaly opened on
-    # (same mode, same phase since the last start or stop) can clear it.
-    telling = ~was_open | (block[..., OPEN_REGIME] == regime[:, None])
-    calm = block[..., CALM]
-    calm = np.where(telling, np.where(scores < limits.clear_below, calm + 1, 0), calm)
-    opened = ~was_open & (np.bitwise_count(hits) >= limits.open_hits)
-    cleared = was_open & (calm >= limits.clear_samples)
-    is_open = (was_open | opened) & ~cleared
-    opened_us = np.where(opened, ts_us[:, None], block[..., OPENED_US])
-
-    state.kinds[rows] = np.stack(
-        (
-            np.where(cleared, 0, hits),
-            np.where(opened, 0, calm),
-            is_open,
-            np.where(opened, regime[:, None], block[..., OPEN_REGIME]),
-            opened_us,
-        ),
-        axis=-1,
-    )
-    peak = np.where(opened, scores, np.maximum(state.peak[rows], scores))
-    state.peak[rows] = np.where(is_open, peak, 0.0)
-    return Transitions(opened=opened, cleared=cleared, peak=peak, opened_us=opened_us)
-
-
-def score_batch_by_steps(
-    state: DetectorState,
-    rows: Ints,
-    ts_us: Ints,
-    mode: Ints,
-    values: Floats,
-    config: DetectorConfig,
-) -> BatchScores:
-    """What kernel.score_batch returns, by vectorised steps of one reading per unit."""
-    count, metrics = values.shape
-    kinds = len(config.hysteresis())
-    limits = Thresholds.of(config.hysteresis())
-    out = BatchScores(
-        learnt=np.zeros(count, np.bool_),
-        regime=np.zeros(count, np.int64),
-        spike_z=np.zeros((count, metrics)),
-        drift_z=np.zeros((count, metrics)),
-        stuck_ratio=np.zeros((count, metrics)),
-        per_kind=np.zeros((count, kinds)),
-        opened=np.zeros((count, kinds), np.bool_),
-        cleared=np.zeros((count, kinds), np.bool_),
-        peak=np.zeros((count, kinds)),
-        opened_us=np.zeros((count, kinds), np.int64),
-    )
-    for step in _steps(rows):
-        fresh = step[ts_us[step] > state.unit[rows[step], LAST_TS_US]]
-        if not len(fresh):
-            continue
-        at = rows[fresh]
-        scores = score_step(state, at, ts_us[fresh], mode[fresh], values[fresh], config)
-        per_kind = np.column_stack(
-            (
-                np.abs(scores.spike_z).max(axis=1),
-                np.abs(scores.drift_z).max(axis=1),
-                scores.stuck_ratio.max(axis=1),
-            )
-        )
-        moved = step_hysteresis(state, at, ts_us[fresh], scores.regime, per_kind, limits)
-        out.learnt[fresh] = True
-        out.regime[fresh] = scores.regime
-        out.spike_z[fresh], out.drift_z[fresh] = scores.spike_z, scores.drift_z
-        out.stuck_ratio[fresh], out.per_kind[fresh] = scores.stuck_ratio, per_kind
-        out.opened[fresh], out.cleared[fresh] = moved.opened, moved.cleared
-        out.peak[fresh], out.opened_us[fresh] = moved.peak, moved.opened_us
-    return out
-
-
-def _steps(rows: Ints) -> list[Ints]:
-    """Cut a batch into steps holding at most one reading per unit, keeping each unit's order."""
-    count = len(rows)
-    if count == 0:
-        return []
-    by_unit = np.argsort(rows, kind="stable")
-    sorted_rows = rows[by_unit]
-    starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
-    group_start = np.repeat(starts, np.diff(np.r_[starts, count]))
-    rank = np.empty(count, dtype=np.int64)
-    rank[by_unit] = np.arange(count) - group_start
-    order = np.argsort(rank, kind="stable")
-    bounds = np.searchsorted(rank[order], np.arange(int(rank.max()) + 2))
-    return [order[bounds[s] : bounds[s + 1]] for s in range(len(bounds) - 1)]

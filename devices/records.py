@@ -8,7 +8,8 @@ The stream decodes a whole batch with one codec and never sees a device's native
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from operator import attrgetter
 from typing import Annotated, TypeAlias, TypeVar
 
 import msgspec
@@ -55,11 +56,19 @@ T = TypeVar("T")
 READING_FIELDS = Reading.__struct_fields__
 POSITION_FIELDS = Position.__struct_fields__
 
+_METRICS = attrgetter("metrics")
 _ENCODER = msgspec.json.Encoder()
 _READINGS = msgspec.json.Decoder(list[Reading] | Reading)
 _POSITIONS = msgspec.json.Decoder(list[Position] | Position)
 _READING = msgspec.json.Decoder(Reading)
 _POSITION = msgspec.json.Decoder(Position)
+
+
+def metric_names(readings: Iterable[Reading]) -> set[str]:
+    """Every metric name the readings carry (set.update takes each dict's keys in C)."""
+    names: set[str] = set()
+    names.update(*map(_METRICS, readings))
+    return names
 
 
 def encode(record: Record) -> bytes:

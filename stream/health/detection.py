@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from devices.records import Reading
+from devices.records import Reading, metric_names
 from predictive.online.config import DetectorConfig
 from predictive.online.detector import STATE_FORMAT, OnlineDetector
 from stream.health.findings import Finding
@@ -116,7 +116,7 @@ class DetectorSet:
         else:
             groups = _by_set(distinct, list(map(set_of.__getitem__, unit_ids)), unit_ids, readings)
         for names, (_, group) in groups.items():
-            if not _reported(group).issubset(names):
+            if not metric_names(group).issubset(names):
                 return None  # a unit reporting a metric new to it
         return groups
 
@@ -204,13 +204,6 @@ def _by_set(
         mine = list(map(names.__eq__, sets))
         groups[names] = (list(compress(unit_ids, mine)), list(compress(readings, mine)))
     return groups
-
-
-def _reported(readings: list[Reading]) -> set[str]:
-    """Every metric name in the readings (set.update takes each dict's keys in C)."""
-    names: set[str] = set()
-    names.update(*map(_METRICS, readings))
-    return names
 
 
 def _values(readings: list[Reading], names: MetricSet) -> npt.NDArray[np.float64]:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 
-from devices.records import Position, Reading
+from devices.records import Position, Reading, metric_names
 from stream.state.meters import Fix, HoursSample
 
 _TS_US = attrgetter("ts_us")
@@ -42,7 +42,13 @@ def _newest_of(device_id: str, readings: list[Reading]) -> ReadingsLatest:
     """The summary of one device's readings, newest first: once a reading names no metric
     not already seen, it adds nothing, and that check is one set comparison in C."""
     readings.sort(key=_TS_US, reverse=True)
-    latest = ReadingsLatest(device_id, readings[0].ts_us)
+    newest = readings[0]
+    latest = ReadingsLatest(device_id, newest.ts_us)
+    if newest.running is not None and newest.metrics.keys() >= metric_names(readings):
+        # The usual case: the newest reading says all there is to say.
+        latest.running, latest.running_us = newest.running, newest.ts_us
+        latest.metrics = {name: (value, newest.ts_us) for name, value in newest.metrics.items()}
+        return latest
     seen: set[str] = set()
     for reading in readings:
         if latest.running_us is None and reading.running is not None:

@@ -52,3 +52,24 @@ def test_a_metric_seen_only_in_an_older_reading_is_kept() -> None:
     [latest] = latest_readings(rows)
     assert (latest.last_us, latest.running, latest.running_us) == (9, True, 5)
     assert latest.metrics == {"t": (3.0, 9), "p": (2.0, 5)}
+
+
+def test_devices_sending_the_same_metrics_every_time_match_the_oracle_too() -> None:
+    # The usual batch: every reading names the same metrics and a running state, so the
+    # newest reading alone says it all (ties included: the first of equal times wins).
+    rng = random.Random(12)
+    for _ in range(200):
+        rows = [
+            Reading(
+                f"eq-{rng.randint(0, 4)}",
+                rng.randint(0, 20),
+                None,
+                rng.choice([True, False]),
+                {name: rng.random() for name in ("t", "p", "v")},
+            )
+            for _ in range(rng.randint(1, 200))
+        ]
+        # Now and then one older reading carries a metric the others lack.
+        if rng.random() < 0.3:
+            rows.append(Reading(rows[0].device_id, -1, None, None, {"rpm": 1.0}))
+        assert latest_readings(rows) == _oracle(rows)

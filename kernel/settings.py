@@ -76,8 +76,9 @@ class Settings(BaseSettings):
     # brings per partition. faust's defaults (4,096 values, 1 MiB) left the agents waiting
     # for their next batch a fifth of the time with devices sending fifty readings a
     # message; a value is at most a 16 KiB pack (ingest.packing), so the buffer holds at
-    # most 256 MiB per topic when a worker lags and far less in steady state.
-    stream_buffer_size: int = Field(default=16_384, ge=1)
+    # most 128 MiB per topic when a worker lags and far less in steady state. 16,384 was as
+    # fast but took a worker draining a backlog to 545-590 MB; 8,192 to about 500.
+    stream_buffer_size: int = Field(default=8_192, ge=1)
     stream_partition_fetch_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024)
     # Transactions a stream worker keeps in flight per batch, each over its own devices:
     # PostgreSQL stores one while the worker prepares the next (stream.persist).

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from itertools import islice
 from operator import attrgetter
 from typing import Final, Literal
 
@@ -95,7 +94,7 @@ class MeterState:
 
 
 def counter_delta(
-    previous: float, current: float, elapsed_h: float, max_rate_per_h: float, slack: float
+    previous: float, current: float, *, elapsed_h: float, max_rate_per_h: float, slack: float
 ) -> float:
     """What a device counter says was added between two samples (0 for the implausible)."""
     possible = max(elapsed_h, 0.0) * max_rate_per_h + slack
@@ -173,19 +172,25 @@ def _counter_run(state: MeterState, ordered: list[HoursSample], at: int) -> tupl
     per reading. Returns the meter after the run and where the run ended."""
     assert state.counter_raw is not None and state.counter_us is not None
     value, raw, raw_us = state.value, state.counter_raw, state.counter_us
-    last_us, applied, device_id = state.last_us, False, state.device_id
-    # Locals, positional arguments: this loop runs per reading.
-    delta, rate, slack = counter_delta, HOURS_PER_HOUR, HOURS_COUNTER_SLACK_H
-    for sample in islice(ordered, at, None):
-        counter_h, ts_us = sample.counter_h, sample.ts_us
-        if counter_h is None or sample.device_id != device_id:
+    last_us, applied = state.last_us, False
+    while at < len(ordered):
+        sample = ordered[at]
+        counter_h = sample.counter_h
+        if counter_h is None or sample.device_id != state.device_id:
             break
         at += 1
-        if last_us is not None and ts_us <= last_us:
+        if last_us is not None and sample.ts_us <= last_us:
             continue  # late: applied already
-        value += delta(raw, counter_h, (ts_us - raw_us) / US_PER_HOUR, rate, slack)
+        elapsed_h = (sample.ts_us - raw_us) / US_PER_HOUR
+        value += counter_delta(
+            raw,
+            counter_h,
+            elapsed_h=elapsed_h,
+            max_rate_per_h=HOURS_PER_HOUR,
+            slack=HOURS_COUNTER_SLACK_H,
+        )
         raw, applied = counter_h, True
-        raw_us = last_us = ts_us
+        raw_us = last_us = sample.ts_us
     if not applied:
         return state, at
     moved = replace(

@@ -90,7 +90,7 @@ def _group(
     # A batch holds many samples of few devices: the meter of each device is worked out
     # once, and per sample there is one lookup and one append.
     key_of = {
-        device: _meter_key(subjects.get(device) or Subject("device", device), meter)
+        device: _meter_key(subjects.get(device, Subject("device", device)), meter)
         for device in {sample.device_id for sample in samples}
     }
     grouped: dict[MeterKey, list[SampleT]] = defaultdict(list)

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 from devices.records import Record
 from ingest.decode import Decoded, DecodeLimits, decode_mqtt
-from ingest.device_cache import DeviceCache, DeviceStatus
+from ingest.device_cache import DeviceCache, Refused, check_senders
 from ingest.kafka_sink import KafkaSink
 from ingest.mqtt_source import Inbound, MqttSource
-from kernel.dlq import DeadLetter, RejectReason
+from kernel.dlq import DeadLetter
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +89,10 @@ class Bridge:
             message.topic, message.payload, received_us=message.received_us, limits=self._limits
         )
         routed.letters.extend(_letters_for(message, decoded))
-        for record in decoded.records:
-            status = await self._devices.status(record.device_id, message.topic)
-            if status is DeviceStatus.ENABLED:
-                routed.records.append(record)
-            else:
-                routed.letters.append(_refused_sender(message, record.device_id, status))
+        accepted, refused = await check_senders(self._devices, decoded.records, message.topic)
+        routed.records += accepted
+        # One letter a refused sender, not a record: each letter carries the whole payload.
+        routed.letters += [_refused_sender(message, sender) for sender in refused]
 
     async def _deliver(self, routed: Routed) -> None:
         delay_s = RETRY_FIRST_DELAY_S
@@ -129,16 +127,11 @@ def _letters_for(message: Inbound, decoded: Decoded) -> list[DeadLetter]:
     ]
 
 
-def _refused_sender(message: Inbound, device_id: str, status: DeviceStatus) -> DeadLetter:
-    reason = (
-        RejectReason.DISABLED_DEVICE
-        if status is DeviceStatus.DISABLED
-        else RejectReason.UNKNOWN_DEVICE
-    )
+def _refused_sender(message: Inbound, sender: Refused) -> DeadLetter:
     return DeadLetter(
         payload=message.payload,
         source_topic=message.topic,
-        reason=reason,
-        detail=f"device {device_id!r} is {status.value}",
+        reason=sender.reason,
+        detail=sender.detail,
         received_us=message.received_us,
     )

@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import Enum
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from devices.records import Record
 from devices.registry import (
     UnknownSighting,
     fetch_device_state,
@@ -22,6 +25,7 @@ from devices.registry import (
     record_unknown_devices,
 )
 from kernel.clock import now_us
+from kernel.dlq import RejectReason
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,24 @@ class DeviceStatus(Enum):
     ENABLED = "enabled"
     DISABLED = "disabled"
     UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A device that may not publish, as named in one message or request."""
+
+    device_id: str
+    status: DeviceStatus
+
+    @property
+    def reason(self) -> RejectReason:
+        if self.status is DeviceStatus.DISABLED:
+            return RejectReason.DISABLED_DEVICE
+        return RejectReason.UNKNOWN_DEVICE
+
+    @property
+    def detail(self) -> str:
+        return f"device {self.device_id!r} is {self.status.value}"
 
 
 class DeviceCache:
@@ -116,3 +138,25 @@ class DeviceCache:
     async def _flush_later(self) -> None:
         await asyncio.sleep(UNKNOWN_FLUSH_INTERVAL_S)
         await self.flush_unknown()
+
+
+async def check_senders(
+    devices: DeviceCache, records: Sequence[Record], topic: str
+) -> tuple[list[Record], list[Refused]]:
+    """The records whose device may publish, and each refused device once.
+
+    One look-up per run of a device's records, not per record: a message usually carries
+    one device's batch, and an unknown sender then counts once per message.
+    """
+    accepted: list[Record] = []
+    refused: dict[str, Refused] = {}
+    device, status = "", DeviceStatus.UNKNOWN
+    for record in records:
+        if record.device_id != device:
+            device = record.device_id
+            status = await devices.status(device, topic)
+        if status is DeviceStatus.ENABLED:
+            accepted.append(record)
+        elif device not in refused:
+            refused[device] = Refused(device, status)
+    return accepted, list(refused.values())

@@ -22,7 +22,7 @@ from devices.records import Record
 from ingest.bridge import IngestCounters
 from ingest.decode import Decoded, DecodeLimits, decode_osmand_query, decode_traccar_json
 from ingest.decode.result import rejected
-from ingest.device_cache import DeviceCache, DeviceStatus
+from ingest.device_cache import DeviceCache, check_senders
 from ingest.http_server import HttpLimits, HttpRequest, HttpResponse, start_http_server
 from ingest.http_settings import HttpReceiverSettings
 from ingest.kafka_sink import KafkaSink
@@ -79,19 +79,11 @@ class OsmAndReceiver:
             DeadLetter(raw, SOURCE_TOPIC, r.reason, r.detail, received_us, r.item_index)
             for r in decoded.rejections
         ]
-        records: list[Record] = []
-        for record in decoded.records:
-            status = await self._devices.status(record.device_id, SOURCE_TOPIC)
-            if status is DeviceStatus.ENABLED:
-                records.append(record)
-            else:
-                reason = (
-                    RejectReason.DISABLED_DEVICE
-                    if status is DeviceStatus.DISABLED
-                    else RejectReason.UNKNOWN_DEVICE
-                )
-                detail = f"device {record.device_id!r} is {status.value}"
-                letters.append(DeadLetter(raw, SOURCE_TOPIC, reason, detail, received_us))
+        records, refused = await check_senders(self._devices, decoded.records, SOURCE_TOPIC)
+        letters += [
+            DeadLetter(raw, SOURCE_TOPIC, sender.reason, sender.detail, received_us)
+            for sender in refused
+        ]
         return _Outcome(records, letters)
 
     async def _deliver(self, outcome: _Outcome) -> None:

@@ -67,6 +67,21 @@ def test_a_pack_of_many_devices_has_no_key_and_one_of_a_single_device_its_id() -
     assert decode_readings(pack.value()) == one_device
 
 
+def test_a_devices_run_of_records_packs_as_the_records_would_one_by_one() -> None:
+    run = [Reading("eq-7", TS_US + n, 1.0 + n, True, {"t": 0.5 * n}) for n in range(50)]
+    [pack] = _pack(run)
+    assert pack.value() == b"[" + b",".join(map(encode, run)) + b"]"
+    assert (pack.records, len(pack.chunks)) == (50, 1)  # encoded by one call
+
+
+def test_a_run_too_big_for_one_pack_is_spread_over_packs_in_order() -> None:
+    run = [Reading("eq-7", TS_US + n, 1.0 + n, True, {"t": 0.5 * n}) for n in range(50)]
+    packs = _pack(run, max_bytes=1_000)
+    assert len(packs) > 1
+    assert all(p.size <= 1_000 for p in packs)
+    assert [r for p in packs for r in decode_readings(p.value())] == run
+
+
 def test_a_lone_record_travels_exactly_as_it_would_unpacked() -> None:
     reading = Reading("eq-1", TS_US, 3.5, False, {"p": 1.0})
     [pack] = _pack([reading])

@@ -73,12 +73,13 @@ class Settings(BaseSettings):
     stream_batch_size: int = Field(default=2000, ge=1)
     stream_batch_wait_s: float = Field(default=0.25, gt=0)
     # Kafka values a worker fetches ahead of each persistence agent, and the most one fetch
-    # brings per partition. faust's defaults (4,096 values, 1 MiB) left the agents waiting
-    # for their next batch a fifth of the time with devices sending fifty readings a
-    # message; a value is at most a 16 KiB pack (ingest.packing), so the buffer holds at
-    # most 128 MiB per topic when a worker lags and far less in steady state. 16,384 was as
-    # fast but took a worker draining a backlog to 545-590 MB; 8,192 to about 500.
-    stream_buffer_size: int = Field(default=8_192, ge=1)
+    # brings per partition. faust's default fetch (1 MiB) left the agents waiting for their
+    # next batch a fifth of the time with devices sending fifty readings a message. A value
+    # is at most a 16 KiB pack (ingest.packing), so 4,096 values hold at most 64 MiB per
+    # topic when a worker lags. One worker draining two million readings peaked at 428-440
+    # MB with 4,096 values and 460-485 MB with 8,192, equally fast; 16,384 took a drain
+    # of three million to 545-590 MB.
+    stream_buffer_size: int = Field(default=4_096, ge=1)
     stream_partition_fetch_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024)
     # Transactions a stream worker keeps in flight per batch, each over its own devices:
     # PostgreSQL stores one while the worker prepares the next (stream.persist).

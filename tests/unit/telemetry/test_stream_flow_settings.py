@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest.packing import PACK_MAX_BYTES
 from kernel.settings import SettingsError, load_settings
 from stream.app import create_app
 
@@ -24,10 +25,10 @@ def test_prefetch_settings_reach_the_faust_app(
     assert app.conf.consumer_max_fetch_size == 3_000_000
 
 
-def test_defaults_fetch_more_than_faust_does() -> None:
+def test_defaults_fetch_more_than_faust_does_and_bound_what_a_lagging_worker_holds() -> None:
     settings = load_settings()
-    assert settings.stream_buffer_size > 4096
     assert settings.stream_partition_fetch_bytes > 1024 * 1024
+    assert settings.stream_buffer_size * PACK_MAX_BYTES <= 64 * 1024 * 1024
 
 
 @pytest.mark.parametrize(

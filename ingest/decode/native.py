@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any, Final
 
 from devices.records import Position, Reading
@@ -104,9 +105,14 @@ def all_known_and_finite(data: Obj) -> bool:
     if each of them is (an infinity or a NaN makes it one too; so does an overflow of the
     sum, and then the slow path looks at each value)."""
     values = data.values()
-    if not (_VALID_NAMES.issuperset(data) and set(map(type, values)) == _FLOATS_ONLY):
+    if not (known_names(data) and set(map(type, values)) == _FLOATS_ONLY):
         return False
     try:
         return math.isfinite(math.fsum(values))
     except (OverflowError, ValueError):  # a sum past float range; or inf and -inf
         return False
+
+
+def known_names(names: Iterable[str]) -> bool:
+    """Whether every name is one seen valid before."""
+    return _VALID_NAMES.issuperset(names)

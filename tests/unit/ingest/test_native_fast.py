@@ -39,7 +39,14 @@ USUAL = [
     {"ts": NOW_MS, "metrics": None, "hours_run": None, "running": None},
     {"ts": NOW_MS, "metrics": {}},
     {"ts": NOW_MS},
+    [
+        {"ts": NOW_MS - 2, "hours_run": 3.0, "metrics": {"current_a": 1.0}},
+        {"ts": NOW_MS - 1, "metrics": None},
+        {"ts": NOW_MS, "hours_run": 0.0, "running": False},
+    ],
 ]
+
+_NOW = str(NOW_MS).encode()
 
 UNUSUAL = [
     b"[]",
@@ -69,6 +76,16 @@ UNUSUAL = [
     b'{"ts": ' + str(NOW_MS).encode() + b', "ts": 1}',
     orjson.dumps({"ts": NOW_MS, "metrics": {f"m{i}": 1.0 for i in range(257)}}),
     orjson.dumps({"ts": NOW_MS, "note": "a key native readings ignore", "running": True}),
+    # The checks look at a whole message at once: a bad member anywhere sends it all the
+    # general way, and so does a sum of values that overflows though each value is finite.
+    b'[{"ts": ' + _NOW + b', "hours_run": 1}, {"ts": ' + _NOW + b', "hours_run": -1}]',
+    b'[{"ts": ' + _NOW + b'}, {"ts": ' + _NOW + b', "metrics": {"a": 1e999}}]',
+    b'[{"ts": '
+    + _NOW
+    + b', "metrics": {"a": 1e308}}, {"ts": '
+    + _NOW
+    + b', "metrics": {"a": 1e308}}]',
+    b'[{"ts": ' + _NOW + b', "hours_run": 1e308}, {"ts": ' + _NOW + b', "hours_run": 1e308}]',
 ]
 
 

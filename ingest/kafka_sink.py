@@ -22,7 +22,9 @@ class KafkaSink:
     """Sends records (packed per partition, or one by one, each keyed by its device) and dead
     letters; each send returns a future to await before acknowledging what it carried."""
 
-    def __init__(self, kafka_url: str, *, pack_batches: bool = True) -> None:
+    def __init__(
+        self, kafka_url: str, *, pack_batches: bool = True, compression: str | None = None
+    ) -> None:
         # Packing off sends every record as a Kafka message of its own (as before packing).
         self._pack_batches = pack_batches
         self._partitions = PartitionMap()
@@ -32,6 +34,7 @@ class KafkaSink:
             linger_ms=LINGER_MS,
             max_batch_size=MAX_BATCH_BYTES,
             request_timeout_ms=REQUEST_TIMEOUT_MS,
+            compression_type=compression,
         )
 
     async def start(self) -> None:

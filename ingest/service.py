@@ -32,7 +32,7 @@ async def run_ingest(
     http = http or load_http_settings()
     await ensure_topics(settings.kafka_url, partitions=settings.kafka_partitions)
     pool = create_pool(settings.database_url, max_size=2, name="ingest")
-    sink = KafkaSink(settings.kafka_url)
+    sink = KafkaSink(settings.kafka_url, compression=settings.kafka_compression.codec())
     source = MqttSource(
         parse_mqtt_url(settings.mqtt_url),
         client_id=settings.mqtt_client_id,

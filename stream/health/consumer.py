@@ -19,7 +19,8 @@ from kernel.group_consumer import GroupSettings, Handle, consume_batches
 log = logging.getLogger(__name__)
 
 # A batch of packs is many readings: fetch more than aiokafka's default 1 MB a partition.
-MAX_PARTITION_FETCH_BYTES = 4 * 1024 * 1024
+# Compressed bytes (kernel.settings kafka_compression): 2 MiB is about 10 MiB of packs.
+MAX_PARTITION_FETCH_BYTES = 2 * 1024 * 1024
 
 
 async def consume_readings(settings: GroupSettings, handle: Handle) -> None:

@@ -47,3 +47,15 @@ def test_an_invalid_value_is_one_line_naming_the_variable(
         load_settings()
     assert str(caught.value).startswith(expected)
     assert "\n" not in str(caught.value)
+
+
+def test_ingest_compresses_with_snappy_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TOIR_KAFKA_COMPRESSION", raising=False)
+    assert load_settings().kafka_compression.codec() == "snappy"
+    monkeypatch.setenv("TOIR_KAFKA_COMPRESSION", "none")
+    assert load_settings().kafka_compression.codec() is None
+    monkeypatch.setenv("TOIR_KAFKA_COMPRESSION", "brotli")
+    with pytest.raises(SettingsError, match="TOIR_KAFKA_COMPRESSION"):
+        load_settings()

@@ -13,7 +13,7 @@ from typing import TypeAlias
 import orjson
 import paho.mqtt.client as mqtt
 import psycopg
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import ConsumerRecord
 from aiokafka.partitioner import DefaultPartitioner
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -28,8 +28,9 @@ from kernel.clock import now_us
 from kernel.db import create_pool
 from kernel.dlq import reason_of
 from kernel.kafka import ensure_topics
-from kernel.urls import kafka_bootstrap, parse_mqtt_url
+from kernel.urls import parse_mqtt_url
 from stream.packed import readings_in
+from tests.integration.platform.kafka_factories import read_topic
 
 PARTITIONS = 4
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
@@ -111,23 +112,6 @@ async def _until_handled(bridge: Bridge, messages: int) -> None:
         await asyncio.sleep(0.05)
 
 
-async def _read(kafka_url: str, topic: str) -> list[Record]:
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=kafka_bootstrap(kafka_url),
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        found: list[Record] = []
-        while batches := await consumer.getmany(timeout_ms=1000):
-            found += [record for records in batches.values() for record in records]
-        return found
-    finally:
-        await consumer.stop()
-
-
 def _default_partition(device_id: str) -> int:
     """Where Kafka's default partitioner puts a record keyed by the device alone."""
     partitions = list(range(PARTITIONS))
@@ -143,7 +127,7 @@ def test_a_batch_travels_packed_per_partition_and_bad_messages_alone(
         async with running_bridge(database_url, private_mqtt_url, kafka_url) as bridge:
             await asyncio.to_thread(_publish, private_mqtt_url, [*published, BAD, STRANGER])
             await _until_handled(bridge, len(published) + 2)
-        return await _read(kafka_url, topics.READINGS), await _read(kafka_url, topics.DLQ)
+        return await read_topic(kafka_url, topics.READINGS), await read_topic(kafka_url, topics.DLQ)
 
     records, letters = asyncio.run(scenario())
 
@@ -177,7 +161,7 @@ def test_what_kafka_had_is_acknowledged_and_never_delivered_again(
             await _until_handled(again, len(later))
             await asyncio.sleep(1.0)  # time for anything unacknowledged to be redelivered
             redelivered = again.counters.messages
-        stored = await _read(kafka_url, topics.READINGS)
+        stored = await read_topic(kafka_url, topics.READINGS)
         return redelivered, sum(len(readings_in([r.value or b""]).records) for r in stored)
 
     redelivered, on_kafka = asyncio.run(scenario())

@@ -6,15 +6,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from devices.records import Reading
 from ingest.kafka_sink import KafkaSink
 from kernel import topics
 from kernel.kafka import ensure_topics
 from kernel.settings import KafkaCompression
-from kernel.urls import kafka_bootstrap
 from stream.packed import readings_in
+from tests.integration.platform.kafka_factories import read_topic
 
 TS_US = 1_764_000_000_000_000
 
@@ -35,20 +34,9 @@ async def _send_and_read(kafka_url: str, compression: KafkaCompression) -> list[
         await asyncio.gather(*await sink.send_batch(_readings()))
     finally:
         await sink.stop()
-    consumer = AIOKafkaConsumer(
-        topics.READINGS,
-        bootstrap_servers=kafka_bootstrap(kafka_url),
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        values: list[bytes] = []
-        while batches := await consumer.getmany(timeout_ms=1000):
-            values += [r.value or b"" for records in batches.values() for r in records]
-        return readings_in(values).records
-    finally:
-        await consumer.stop()
+    return readings_in(
+        [record.value or b"" for record in await read_topic(kafka_url, topics.READINGS)]
+    ).records
 
 
 @pytest.mark.parametrize("compression", list(KafkaCompression))

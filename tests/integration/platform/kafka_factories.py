@@ -1,4 +1,5 @@
-"""Small helpers to put records and commits on a test's own Kafka-compatible broker."""
+"""Small helpers to put records and commits on a test's own Kafka-compatible broker, and to
+read back what a topic holds."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from kernel.dlq import DeadLetter, RejectReason
@@ -103,5 +104,23 @@ async def list_offsets_end(
     try:
         ends: dict[TopicPartition, int] = await consumer.end_offsets(list(parts))
         return ends
+    finally:
+        await consumer.stop()
+
+
+async def read_topic(kafka_url: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record the topic holds, from the start, until a second passes with none new."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=kafka_bootstrap(kafka_url),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        found: list[ConsumerRecord[bytes, bytes]] = []
+        while batches := await consumer.getmany(timeout_ms=1000):
+            found += [record for records in batches.values() for record in records]
+        return found
     finally:
         await consumer.stop()

@@ -16,7 +16,7 @@ from predictive.online.events import (
     severity_of,
 )
 from predictive.online.hysteresis import Thresholds, Transitions, step_hysteresis
-from predictive.online.scoring import StepScores, score_step
+from predictive.online.scoring import StepScores, max_along, score_step
 from predictive.online.state import IS_OPEN, LAST_TS_US, NO_TIME_US, DetectorState
 
 # 2: the scale is a spread (a standard deviation), no longer a median absolute deviation.
@@ -118,9 +118,9 @@ class OnlineDetector:
         scores = score_step(self._state, rows, ts_us, mode, values, self.config)
         per_kind = np.column_stack(
             (
-                np.abs(scores.spike_z).max(axis=1),
-                np.abs(scores.drift_z).max(axis=1),
-                scores.stuck_ratio.max(axis=1),
+                max_along(np.abs(scores.spike_z), axis=1),
+                max_along(np.abs(scores.drift_z), axis=1),
+                max_along(scores.stuck_ratio, axis=1),
             )
         )
         moved = step_hysteresis(self._state, rows, ts_us, scores.regime, per_kind, self._limits)

@@ -371,11 +371,12 @@ GROUP BY n.nspname, r.relname;
 
 -- The Grafana role: NOLOGIN here; the operator gives it LOGIN and a password
 -- (docs: README, "Dashboards"). Roles are per cluster, so another database of the same
--- cluster may have made it already.
+-- cluster may have made it already (duplicate_object), or may be making it right now: a
+-- creator that waited for the other's commit fails on the role name's unique index instead.
 DO $$
 BEGIN
     CREATE ROLE toir_grafana NOLOGIN;
-EXCEPTION WHEN duplicate_object THEN
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
     NULL;
 END
 $$;

@@ -1,5 +1,10 @@
+import threading
+import time
+from importlib import resources
+
 import psycopg
 import pytest
+from psycopg import sql
 
 from kernel.migrate import SchemaVersionError, check_schema, latest_version, migrate
 
@@ -82,3 +87,57 @@ def test_a_migrated_database_passes_the_check(database_url: str) -> None:
             )
         }
     assert {"sites", "equipment", "vehicles", "devices"} <= tables
+
+
+def _grafana_role_block(role: str) -> str:
+    """The migration's own statement that creates the Grafana role, for another role name."""
+    text = (resources.files("kernel") / "migrations" / "0009_reporting.sql").read_text()
+    start = text.index("DO $$\nBEGIN\n    CREATE ROLE toir_grafana")
+    return text[start : text.index("$$;", start) + 3].replace("toir_grafana", role)
+
+
+def _run_collecting(conn: psycopg.Connection, statement: str, errors: list[Exception]) -> None:
+    try:
+        conn.execute(statement.encode())
+    except psycopg.Error as exc:
+        errors.append(exc)
+
+
+def _wait_until_waiting_on_a_lock(watcher: psycopg.Connection, pid: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        row = watcher.execute(
+            "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)
+        ).fetchone()
+        if row is not None and row[0] == "Lock":
+            return
+        time.sleep(0.05)
+    raise AssertionError("the second creator never waited for the first")
+
+
+def test_the_grafana_role_is_created_once_when_two_databases_migrate_at_once(
+    database_url: str, unique: str
+) -> None:
+    # Roles belong to the cluster: two databases migrating together (test workers, or two
+    # deployments sharing a server) both create the role, and the later one must not fail.
+    role = f"toir_test_role_{unique}"
+    block = _grafana_role_block(role)
+    errors: list[Exception] = []
+    with (
+        psycopg.connect(database_url) as first,
+        psycopg.connect(database_url, autocommit=True) as second,
+        psycopg.connect(database_url, autocommit=True) as watcher,
+    ):
+        try:
+            first.execute(block.encode())  # created, not yet committed
+            racer = threading.Thread(target=_run_collecting, args=(second, block, errors))
+            racer.start()
+            _wait_until_waiting_on_a_lock(watcher, second.info.backend_pid)
+            first.commit()
+            racer.join(10)
+            assert not racer.is_alive()
+            assert errors == []
+            assert watcher.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+        finally:
+            first.rollback()
+            watcher.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))

@@ -115,11 +115,12 @@ def _wait_until_waiting_on_a_lock(watcher: psycopg.Connection, pid: int) -> None
     raise AssertionError("the second creator never waited for the first")
 
 
-def test_the_grafana_role_is_created_once_when_two_databases_migrate_at_once(
+def test_creating_the_grafana_role_tolerates_a_concurrent_creator(
     database_url: str, unique: str
 ) -> None:
     # Roles belong to the cluster: two databases migrating together (test workers, or two
     # deployments sharing a server) both create the role, and the later one must not fail.
+    # Two connections to one database race the same way.
     role = f"toir_test_role_{unique}"
     block = _grafana_role_block(role)
     errors: list[Exception] = []

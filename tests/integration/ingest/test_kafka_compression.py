@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from operator import attrgetter
 
 import pytest
 
@@ -16,6 +17,7 @@ from stream.packed import readings_in
 from tests.integration.platform.kafka_factories import read_topic
 
 TS_US = 1_764_000_000_000_000
+BY_KEY = attrgetter("device_id", "ts_us")
 
 
 def _readings() -> list[Reading]:
@@ -44,5 +46,4 @@ def test_every_codec_carries_the_records_through_the_broker_intact(
     kafka_url: str, compression: KafkaCompression
 ) -> None:
     received = asyncio.run(_send_and_read(kafka_url, compression))
-    order = lambda r: (r.device_id, r.ts_us)  # noqa: E731
-    assert sorted(received, key=order) == sorted(_readings(), key=order)
+    assert sorted(received, key=BY_KEY) == sorted(_readings(), key=BY_KEY)
